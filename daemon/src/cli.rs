@@ -1,0 +1,141 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// perceptd: always-on speech and vision perception for edge boxes.
+#[derive(Debug, Parser)]
+#[command(name = "perceptd", version, about)]
+pub struct Cli {
+    /// Log progress (info level); `RUST_LOG` overrides.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// perceptd's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transcribe a WAV file, or raw PCM from stdin, to text.
+    Transcribe(TranscribeArgs),
+    /// Fetch, verify or list models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Measure the speech pipeline: log-mel, encoder, decoder per token, end-to-end RTF.
+    Bench(BenchArgs),
+}
+
+/// Where models live.
+#[derive(Debug, Clone, Args)]
+pub struct ModelsDirArg {
+    /// Models directory [default: $PERCEPTD_MODELS, else $XDG_CACHE_HOME/perceptd/models].
+    #[arg(long, global = true)]
+    pub models_dir: Option<PathBuf>,
+}
+
+impl ModelsDirArg {
+    /// The directory in force.
+    pub fn resolve(&self) -> PathBuf {
+        self.models_dir
+            .clone()
+            .unwrap_or_else(percept_models::registry::default_models_dir)
+    }
+}
+
+/// `perceptd transcribe`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// A WAV file, or `-` for raw PCM on stdin (needs --format, --rate, --channels).
+    pub input: String,
+    /// The model: tiny.en or base.
+    #[arg(long, default_value = "tiny.en")]
+    pub model: String,
+    /// Print JSON segments instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Spoken language (multilingual models), e.g. `de`; detected when omitted.
+    #[arg(long)]
+    pub language: Option<String>,
+    /// transcribe, or translate to English (multilingual models).
+    #[arg(long, value_enum, default_value_t = TaskArg::Transcribe)]
+    pub task: TaskArg,
+    /// Raw PCM sample format (for stdin or headerless files).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Raw PCM sample rate in Hz.
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// Raw PCM channel count.
+    #[arg(long)]
+    pub channels: Option<u16>,
+    /// Matmul threads [default: number of cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Do not prompt each 30 s window with the previous text (less prone to repetition loops).
+    #[arg(long)]
+    pub no_condition_on_previous_text: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub models: ModelsDirArg,
+}
+
+/// Whisper's task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TaskArg {
+    /// Speech to text in the spoken language.
+    Transcribe,
+    /// Speech to English text.
+    Translate,
+}
+
+/// `perceptd models …`.
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download, convert and install models (tiny.en by default). A second fetch is a no-op.
+    Fetch {
+        /// Also fetch this model (e.g. `base`); repeatable.
+        #[arg(long = "with")]
+        with: Vec<String>,
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        models: ModelsDirArg,
+    },
+    /// Re-hash every installed file against its manifest.
+    Verify {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        models: ModelsDirArg,
+    },
+    /// Show installed models.
+    List {
+        #[command(flatten)]
+        #[allow(missing_docs)]
+        models: ModelsDirArg,
+    },
+}
+
+/// `perceptd bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The model to measure.
+    #[arg(long, default_value = "tiny.en")]
+    pub model: String,
+    /// The clip for the end-to-end measurement (WAV).
+    #[arg(long)]
+    pub clip: PathBuf,
+    /// Matmul threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Repetitions per measurement (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    pub repeat: usize,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub models: ModelsDirArg,
+}

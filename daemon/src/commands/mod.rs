@@ -1,0 +1,18 @@
+//! One module per command; [`run`] dispatches.
+
+pub mod bench;
+pub mod models;
+pub mod transcribe;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Transcribe(args) => transcribe::run(&args),
+        Command::Models(command) => models::run(&command),
+        Command::Bench(args) => bench::run(&args),
+    }
+}

@@ -1,0 +1,10 @@
+//! Model loading and decoding for perceptd.
+//!
+//! - [`whisper`]: Whisper speech recognition on tract-onnx (encoder, KV-cached decoder, tokenizer,
+//!   greedy decoding with the reference's rules, long-form transcription).
+//! - [`registry`]: the model files perceptd knows, their manifests and sha256 verification.
+//! - [`eval`]: text normalisation and word error rate, for tests and benchmarks.
+
+pub mod eval;
+pub mod registry;
+pub mod whisper;

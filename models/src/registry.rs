@@ -1,0 +1,208 @@
+//! The models perceptd knows, where they are installed, and their manifests.
+//!
+//! `perceptd models fetch` installs each model into `<models dir>/<dir name>/` with a
+//! `manifest.json` that lists the sha256 of every file. Loading a model verifies them, so a
+//! corrupted or half-written file is named instead of producing garbage.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// A model perceptd can fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnownModel {
+    /// The name users type (`--model tiny.en`).
+    pub name: &'static str,
+    /// Directory under the models dir.
+    pub dir_name: &'static str,
+    /// Whether `models fetch` installs it without `--with`.
+    pub default: bool,
+    /// What it is, for `models list`.
+    pub description: &'static str,
+}
+
+/// Every model perceptd can fetch. Sources and hashes are pinned in `scripts/fetch_models.py`.
+pub const KNOWN_MODELS: &[KnownModel] = &[
+    KnownModel {
+        name: "tiny.en",
+        dir_name: "whisper-tiny.en",
+        default: true,
+        description: "Whisper tiny.en (English), real weights converted from CTranslate2 fp16 to f32 ONNX",
+    },
+    KnownModel {
+        name: "base",
+        dir_name: "whisper-base",
+        default: false,
+        description: "Whisper base (multilingual), real weights converted from CTranslate2 fp16 to f32 ONNX",
+    },
+];
+
+/// Looks a model up by name.
+pub fn known_model(name: &str) -> Option<&'static KnownModel> {
+    KNOWN_MODELS.iter().find(|m| m.name == name)
+}
+
+/// Errors about installed model files.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// The name is not a model perceptd knows.
+    #[error("unknown model {name:?}; known models: {known}")]
+    UnknownModel {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma separated.
+        known: String,
+    },
+    /// The model is not installed.
+    #[error("model {name} is not installed in {dir}; run `perceptd models fetch{with}`")]
+    NotInstalled {
+        /// The model name.
+        name: String,
+        /// Where it was looked for.
+        dir: PathBuf,
+        /// ` --with NAME` when the model is not fetched by default.
+        with: String,
+    },
+    /// The manifest is missing or unreadable.
+    #[error("{path}: {reason}")]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Files do not match the manifest.
+    #[error("{}", .problems.join("; "))]
+    Corrupt {
+        /// One line per bad file.
+        problems: Vec<String>,
+    },
+}
+
+/// The models directory: `$PERCEPTD_MODELS`, else `$XDG_CACHE_HOME/perceptd/models`, else
+/// `~/.cache/perceptd/models`.
+pub fn default_models_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PERCEPTD_MODELS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/var/cache"));
+    cache.join("perceptd").join("models")
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    files: BTreeMap<String, String>,
+}
+
+/// Finds an installed model and verifies its files against its manifest.
+pub fn installed_model_dir(models_dir: &Path, name: &str) -> Result<PathBuf, RegistryError> {
+    let model = known_model(name).ok_or_else(|| RegistryError::UnknownModel {
+        name: name.to_string(),
+        known: KNOWN_MODELS
+            .iter()
+            .map(|m| m.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    })?;
+    let dir = models_dir.join(model.dir_name);
+    if !dir.join("manifest.json").is_file() {
+        return Err(RegistryError::NotInstalled {
+            name: name.to_string(),
+            dir: models_dir.to_path_buf(),
+            with: if model.default {
+                String::new()
+            } else {
+                format!(" --with {name}")
+            },
+        });
+    }
+    verify_model_dir(&dir)?;
+    Ok(dir)
+}
+
+/// Re-hashes every file listed in `dir/manifest.json`; each mismatch or missing file is one
+/// problem line naming the file.
+pub fn verify_model_dir(dir: &Path) -> Result<(), RegistryError> {
+    let path = dir.join("manifest.json");
+    let bad = |reason: String| RegistryError::BadManifest {
+        path: path.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if manifest.files.is_empty() {
+        return Err(bad("lists no files".into()));
+    }
+    let dir_name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut problems = Vec::new();
+    for (file, expected) in &manifest.files {
+        match sha256_file(&dir.join(file)) {
+            Ok(actual) if actual == *expected => {}
+            Ok(actual) => problems.push(format!(
+                "{dir_name}/{file}: sha256 mismatch (expected {expected}, got {actual})"
+            )),
+            Err(e) => problems.push(format!("{dir_name}/{file}: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(RegistryError::Corrupt { problems })
+    }
+}
+
+/// The lowercase hex sha256 of a file.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_file_is_named_in_the_verification_error() {
+        let dir = std::env::temp_dir().join(format!("perceptd-registry-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.bin"), b"hello").unwrap();
+        let sha = sha256_file(&dir.join("a.bin")).unwrap();
+        assert_eq!(
+            sha,
+            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+        );
+        std::fs::write(
+            dir.join("manifest.json"),
+            format!(r#"{{"files": {{"a.bin": "{sha}"}}}}"#),
+        )
+        .unwrap();
+        verify_model_dir(&dir).unwrap();
+        std::fs::write(dir.join("a.bin"), b"hellO").unwrap();
+        let err = verify_model_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("a.bin: sha256 mismatch"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

