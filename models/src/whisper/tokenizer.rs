@@ -305,10 +305,7 @@ fn pretokenize(text: &str) -> Vec<&str> {
             continue;
         }
         let mut j = k + 1;
-        while j < chars.len()
-            && class(chars[j].1) == kind
-            && !(kind == Class::Other && chars[j].1 == '\'')
-        {
+        while j < chars.len() && class(chars[j].1) == kind {
             j += 1;
         }
         pieces.push(&text[chars[start].0..end_of(j)]);
