@@ -43,7 +43,7 @@ fn assert_wer_at_most(model: &str, limit: f64) {
     let speech = make_speech(&format!("wer_{model}"));
     let hyps = transcribe_sentences(model, &speech, refs.len());
     let normalizer =
-        EnglishNormalizer::from_json_file(&models_dir().join("whisper-tiny.en/english.json"))
+        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
             .expect("english.json from the openai-whisper package");
     let stats = wer_for_texts(&normalizer, &refs, &hyps).expect("one hypothesis per reference");
     for (r, h) in refs.iter().zip(&hyps) {

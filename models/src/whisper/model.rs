@@ -201,10 +201,10 @@ impl WhisperModel {
     /// audio features `[1, frames/2, d]`. `frames` must be even and at most 3000.
     pub fn encode(&self, mel: &[f32], frames: usize) -> Result<TValue, WhisperError> {
         let max_frames = self.config.n_audio_ctx * super::INPUT_STRIDE;
-        let bins = if frames == 0 { 0 } else { mel.len() / frames };
+        let bins = mel.len().checked_div(frames).unwrap_or(0);
         if frames == 0
             || frames > max_frames
-            || frames % 2 != 0
+            || !frames.is_multiple_of(2)
             || bins * frames != mel.len()
             || bins != self.config.n_mels
         {

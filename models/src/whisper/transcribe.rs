@@ -275,7 +275,7 @@ fn split_segments(tokens: &[u32], timestamp_begin: u32, segment_size: usize) -> 
         .filter(|&i| is_ts(tokens[i - 1]) && is_ts(tokens[i]))
         .collect();
     if cuts.is_empty() {
-        let last_ts = tokens.iter().copied().filter(|&t| is_ts(t)).last();
+        let last_ts = tokens.iter().copied().rfind(|&t| is_ts(t));
         let end = match last_ts {
             Some(t) if t != timestamp_begin => t - timestamp_begin,
             _ => {
