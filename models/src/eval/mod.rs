@@ -18,6 +18,7 @@
 //! [`EnglishNormalizer::from_json_file`]; it is not part of this repository.
 
 pub mod normalize;
+mod numbers;
 pub mod wer;
 
 use std::path::PathBuf;
