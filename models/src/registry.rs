@@ -161,6 +161,27 @@ pub fn verify_model_dir(dir: &Path) -> Result<(), RegistryError> {
     }
 }
 
+/// Files in `dir` that its manifest does not list (left-overs, or files added by hand). Loading
+/// ignores them; `perceptd models verify` reports them.
+pub fn unlisted_files(dir: &Path) -> Result<Vec<String>, RegistryError> {
+    let path = dir.join("manifest.json");
+    let bad = |reason: String| RegistryError::BadManifest {
+        path: path.clone(),
+        reason,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| bad(format!("listing {}: {e}", dir.display())))?;
+    let mut unlisted: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "manifest.json" && !manifest.files.contains_key(name))
+        .collect();
+    unlisted.sort();
+    Ok(unlisted)
+}
+
 /// The lowercase hex sha256 of a file.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
@@ -200,6 +221,9 @@ mod tests {
         )
         .unwrap();
         verify_model_dir(&dir).unwrap();
+        assert!(unlisted_files(&dir).unwrap().is_empty());
+        std::fs::write(dir.join("stray.txt"), b"x").unwrap();
+        assert_eq!(unlisted_files(&dir).unwrap(), vec!["stray.txt".to_string()]);
         std::fs::write(dir.join("a.bin"), b"hellO").unwrap();
         let err = verify_model_dir(&dir).unwrap_err().to_string();
         assert!(err.contains("a.bin: sha256 mismatch"), "{err}");

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use percept_models::registry::{KNOWN_MODELS, known_model, verify_model_dir};
+use percept_models::registry::{KNOWN_MODELS, known_model, unlisted_files, verify_model_dir};
 
 use crate::cli::ModelsCommand;
 
@@ -70,10 +70,20 @@ fn verify(models_dir: &Path) -> Result<()> {
             continue;
         }
         checked += 1;
-        match verify_model_dir(&dir) {
-            Ok(()) => println!("{}: ok", model.name),
-            Err(e) => problems.push(e.to_string()),
+        let mut model_problems = Vec::new();
+        if let Err(e) = verify_model_dir(&dir) {
+            model_problems.push(e.to_string());
         }
+        for file in unlisted_files(&dir)? {
+            model_problems.push(format!(
+                "{}/{file}: not listed in manifest.json",
+                model.dir_name
+            ));
+        }
+        if model_problems.is_empty() {
+            println!("{}: ok", model.name);
+        }
+        problems.extend(model_problems);
     }
     if checked == 0 {
         bail!(
