@@ -262,6 +262,11 @@ def expected_sources(spec):
     return sources + [dict(WHISPER_SDIST)]
 
 
+def converter_fingerprint():
+    """sha256 of the converter script: a model converted by another version is re-converted."""
+    return sha256_file(Path(__file__).with_name("whisper_convert.py"))
+
+
 def write_manifest(model_dir, name, spec):
     """Write manifest.json with the sha256 of every other file in the directory."""
     files = {
@@ -269,7 +274,8 @@ def write_manifest(model_dir, name, spec):
         for path in sorted(model_dir.iterdir())
         if path.is_file() and path.name != MANIFEST
     }
-    manifest = {"model": name, "files": files, "sources": expected_sources(spec)}
+    manifest = {"model": name, "files": files, "sources": expected_sources(spec),
+                "converter_sha256": converter_fingerprint()}
     (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
@@ -300,11 +306,13 @@ def model_problems(model_dir):
 
 
 def is_up_to_date(model_dir, spec):
-    """True if the model directory is complete, unmodified and from the pinned sources."""
+    """True if the model directory is complete, unmodified, from the pinned sources and made by
+    this version of the converter."""
     if model_problems(model_dir):
         return False
     manifest = json.loads((model_dir / MANIFEST).read_text())
-    return manifest.get("sources") == expected_sources(spec)
+    return (manifest.get("sources") == expected_sources(spec)
+            and manifest.get("converter_sha256") == converter_fingerprint())
 
 
 def installed_model_dirs(models_dir):
