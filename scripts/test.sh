@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
-cargo build --locked -p perceptd
+# One build for everything: the test binaries and the perceptd binary they drive (a plain
+# `cargo build` would resolve features without dev-dependencies and build tract a second time).
+cargo test --locked --workspace --no-run
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 "$target_dir/debug/perceptd" models fetch --with base
 "$target_dir/debug/perceptd" models verify
