@@ -37,9 +37,9 @@ Run:
 
 Graph contract (--onnx-dir):
   encoder.onnx   mel f32 [1, n_mels, 3000] -> audio_features [1, T, d]
-  cross_kv.onnx  audio_features -> cross_k, cross_v [n_layer, 1, T, d]
+  cross_kv.onnx  audio_features -> per layer i: cross_k_i [H, dh, T], cross_v_i [H, T, dh]
   decoder.onnx   tokens i64 [1, n], positions i64 [n], self_k, self_v f32 [n_layer, 1, past, d],
-                 cross_k, cross_v, mask f32 [n, past + n] (additive)
+                 mask f32 [n, past + n] (additive), cross_k_i, cross_v_i for every layer
                  -> logits [1, n, vocab], new_self_k, new_self_v [n_layer, 1, past + n, d]
 """
 
@@ -216,8 +216,9 @@ def bench_onnx(args) -> dict:
     ckv_in = cross_kv.get_inputs()[0].name
     ckv = timed(lambda: cross_kv.run(None, {ckv_in: audio_features}), args.repeats)
     ckv_out = dict(zip([o.name for o in cross_kv.get_outputs()], pop_result(ckv)))
-    cross_k, cross_v = ckv_out["cross_k"], ckv_out["cross_v"]
-    n_layer, _, n_ctx, d = cross_k.shape
+    n_layer = len(ckv_out) // 2
+    n_head, d_head, _ = ckv_out["cross_k_0"].shape
+    d = n_head * d_head
 
     dec_inputs = {i.name for i in decoder.get_inputs()}
     steps = {}
@@ -227,9 +228,8 @@ def bench_onnx(args) -> dict:
             "positions": np.array([past], dtype=np.int64),
             "self_k": rng.standard_normal((n_layer, 1, past, d)).astype(np.float32),
             "self_v": rng.standard_normal((n_layer, 1, past, d)).astype(np.float32),
-            "cross_k": cross_k,
-            "cross_v": cross_v,
             "mask": np.zeros((1, past + 1), dtype=np.float32),
+            **ckv_out,
         }
         missing = dec_inputs - feeds.keys()
         if missing:
@@ -247,7 +247,7 @@ def bench_onnx(args) -> dict:
         "onnx_dir": str(onnx_dir),
         "intra_op_threads": args.threads,
         "load_s": {"encoder": enc_load, "cross_kv": ckv_load, "decoder": dec_load},
-        "dims": {"n_mels": n_mels, "n_layer": n_layer, "n_audio_ctx": n_ctx, "d_model": d},
+        "dims": {"n_mels": n_mels, "n_layer": n_layer, "n_audio_ctx": ckv_out["cross_v_0"].shape[1], "d_model": d},
         "encoder_3000_frames": enc,
         "cross_kv": ckv,
         "decoder_step": steps,

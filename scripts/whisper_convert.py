@@ -373,24 +373,42 @@ def cross_kv_weights(weights, layer):
 
 
 def build_cross_kv(weights, dims):
-    """cross_kv.onnx: audio_features [1, T, d] -> cross_k, cross_v [n_layer, 1, T, d]."""
+    """cross_kv.onnx: audio_features [1, T, d] -> per decoder layer i, cross_k_i [H, dh, T] (keys,
+    already transposed for q.k^T) and cross_v_i [H, T, dh].
+
+    The heads are split once per window here, so a decoder step reads each layer's keys and values
+    in place: no per-step slice, reshape or transpose of the T x d audio tensors.
+    """
     g = GraphBuilder()
-    d = dims["n_text_state"]
-    axis0 = g.const_i64([0], "axis0")
-    ks, vs = [], []
+    d, n_head = dims["n_text_state"], dims["n_text_head"]
+    d_head = d // n_head
+    outputs = []
     for i in range(dims["n_text_layer"]):
         (wk, bk), (wv, bv) = cross_kv_weights(weights, i)
-        ks.append(g.op("Unsqueeze", [add_linear(g, "audio_features", wk, bk, "xk"), axis0], "xk_l"))
-        vs.append(g.op("Unsqueeze", [add_linear(g, "audio_features", wv, bv, "xv"), axis0], "xv_l"))
-    g.op("Concat", ks, output="cross_k", axis=0)
-    g.op("Concat", vs, output="cross_v", axis=0)
-    n_layer = dims["n_text_layer"]
+        k = g.op("Reshape", [add_linear(g, "audio_features", wk, bk, "xk"), g.const_i64([-1, n_head, d_head])], "xk_h")
+        g.op("Transpose", [k], output=f"cross_k_{i}", perm=[1, 2, 0])  # [H, dh, T]
+        v = g.op("Reshape", [add_linear(g, "audio_features", wv, bv, "xv"), g.const_i64([-1, n_head, d_head])], "xv_h")
+        g.op("Transpose", [v], output=f"cross_v_{i}", perm=[1, 0, 2])  # [H, T, dh]
+        outputs += [tensor_input(f"cross_k_{i}", TensorProto.FLOAT, [n_head, d_head, "T"]),
+                    tensor_input(f"cross_v_{i}", TensorProto.FLOAT, [n_head, "T", d_head])]
     return g.to_model(
         "whisper_cross_kv",
         [tensor_input("audio_features", TensorProto.FLOAT, [1, "T", d])],
-        [tensor_input("cross_k", TensorProto.FLOAT, [n_layer, 1, "T", d]),
-         tensor_input("cross_v", TensorProto.FLOAT, [n_layer, 1, "T", d])],
+        outputs,
     )
+
+
+def add_cross_attention(g, q, layer, n_head, d_model):
+    """Attention of q [1, n, d] (scale folded in) over layer `layer`'s head-split audio keys and
+    values (cross_k_i [H, dh, T], cross_v_i [H, T, dh]); returns [1, n, d]."""
+    d_head = d_model // n_head
+    qh = g.op("Reshape", [q, g.const_i64([-1, n_head, d_head])], "xq_h")  # [n, H, dh]
+    qh = g.op("Transpose", [qh], "xq_t", perm=[1, 0, 2])  # [H, n, dh]
+    scores = g.op("MatMul", [qh, f"cross_k_{layer}"], "x_scores")  # [H, n, T]
+    probs = g.op("Softmax", [scores], "x_probs", axis=-1)
+    ctx = g.op("MatMul", [probs, f"cross_v_{layer}"], "x_ctx")  # [H, n, dh]
+    ctx = g.op("Transpose", [ctx], "x_ctx_t", perm=[1, 0, 2])  # [n, H, dh]
+    return g.op("Reshape", [ctx, g.const_i64([1, -1, d_model])], "x_merged")
 
 
 def build_decoder(weights, dims):
@@ -446,9 +464,7 @@ def build_decoder(weights, dims):
         h = add_layer_norm(g, x, weights, cross + "/layer_norm")
         q = add_linear(g, h, f32(weights[cross + "/linear_0/weight"]) * scale,
                        f32(weights[cross + "/linear_0/bias"]) * scale, "xq")
-        k_audio = g.op("Gather", ["cross_k", layer_index], "xk", axis=0)  # [1, T, d]
-        v_audio = g.op("Gather", ["cross_v", layer_index], "xv", axis=0)
-        ctx = add_attention(g, q, k_audio, v_audio, n_head, d, few_queries=True)
+        ctx = add_cross_attention(g, q, i, n_head, d)
         out = add_linear(g, ctx, weights[cross + "/linear_2/weight"], weights[cross + "/linear_2/bias"], "cross_out")
         x = g.op("Add", [x, out], "res_cross")
 
@@ -466,9 +482,11 @@ def build_decoder(weights, dims):
             tensor_input("positions", TensorProto.INT64, ["n"]),
             tensor_input("self_k", TensorProto.FLOAT, [n_layer, 1, "past", d]),
             tensor_input("self_v", TensorProto.FLOAT, [n_layer, 1, "past", d]),
-            tensor_input("cross_k", TensorProto.FLOAT, [n_layer, 1, "T", d]),
-            tensor_input("cross_v", TensorProto.FLOAT, [n_layer, 1, "T", d]),
             tensor_input("mask", TensorProto.FLOAT, ["n", "past + n"]),
+        ] + [
+            tensor_input(f"cross_{kind}_{i}", TensorProto.FLOAT,
+                         [n_head, d // n_head, "T"] if kind == "k" else [n_head, "T", d // n_head])
+            for i in range(n_layer) for kind in ("k", "v")
         ],
         [
             tensor_input("logits", TensorProto.FLOAT, [1, "n", n_vocab]),
@@ -499,7 +517,8 @@ def run_onnx_decode(sessions, dims, mel, tokens, prompt_len=2):
     Returns (audio_features [1, T, d], logits [1, len(tokens), n_vocab]).
     """
     (audio,) = sessions["encoder"].run(None, {"mel": mel})
-    cross_k, cross_v = sessions["cross_kv"].run(None, {"audio_features": audio})
+    cross_names = [o.name for o in sessions["cross_kv"].get_outputs()]
+    cross = dict(zip(cross_names, sessions["cross_kv"].run(None, {"audio_features": audio})))
     n_layer, d = dims["n_text_layer"], dims["n_text_state"]
     self_k = np.zeros((n_layer, 1, 0, d), dtype=np.float32)
     self_v = np.zeros((n_layer, 1, 0, d), dtype=np.float32)
@@ -513,9 +532,8 @@ def run_onnx_decode(sessions, dims, mel, tokens, prompt_len=2):
             "positions": np.arange(past, past + n, dtype=np.int64),
             "self_k": self_k,
             "self_v": self_v,
-            "cross_k": cross_k,
-            "cross_v": cross_v,
             "mask": causal_mask(n, past),
+            **cross,
         })
         all_logits.append(logits)
         past += n

@@ -84,7 +84,7 @@ struct Graph {
 }
 
 impl Graph {
-    fn load(dir: &Path, file: &'static str, inputs: &[&str]) -> Result<Self, WhisperError> {
+    fn load(dir: &Path, file: &'static str, inputs: &[String]) -> Result<Self, WhisperError> {
         let path = dir.join(file);
         if !path.is_file() {
             return Err(WhisperError::BadModel {
@@ -144,11 +144,19 @@ impl std::fmt::Debug for WhisperModel {
 }
 
 /// The cross-attention keys and values of one audio window, computed once and shared by every
-/// decoding pass over that window.
+/// decoding pass over that window: per decoder layer, keys `[H, d_head, T]` and values
+/// `[H, T, d_head]`, in `cross_kv.onnx`'s output order (k0, v0, k1, v1, …).
 #[derive(Clone)]
 pub struct CrossKv {
-    k: TValue,
-    v: TValue,
+    per_layer: TVec<TValue>,
+}
+
+/// The decoder's inputs in order: tokens, positions, the self-attention cache, the mask, then the
+/// cross-attention keys and values of each layer.
+fn decoder_inputs(n_layer: usize) -> Vec<String> {
+    let fixed = ["tokens", "positions", "self_k", "self_v", "mask"].map(String::from);
+    let cross = (0..n_layer).flat_map(|i| [format!("cross_k_{i}"), format!("cross_v_{i}")]);
+    fixed.into_iter().chain(cross).collect()
 }
 
 impl WhisperModel {
@@ -157,21 +165,9 @@ impl WhisperModel {
         let config = WhisperConfig::from_file(&dir.join("model.json"))?;
         let tokenizer =
             Tokenizer::from_tiktoken_file(&dir.join(&config.vocab_file), config.n_vocab)?;
-        let encoder = Graph::load(dir, "encoder.onnx", &["mel"])?;
-        let cross_kv = Graph::load(dir, "cross_kv.onnx", &["audio_features"])?;
-        let decoder = Graph::load(
-            dir,
-            "decoder.onnx",
-            &[
-                "tokens",
-                "positions",
-                "self_k",
-                "self_v",
-                "cross_k",
-                "cross_v",
-                "mask",
-            ],
-        )?;
+        let encoder = Graph::load(dir, "encoder.onnx", &["mel".into()])?;
+        let cross_kv = Graph::load(dir, "cross_kv.onnx", &["audio_features".into()])?;
+        let decoder = Graph::load(dir, "decoder.onnx", &decoder_inputs(config.n_text_layer))?;
         Ok(Arc::new(Self {
             config,
             tokenizer,
@@ -223,10 +219,8 @@ impl WhisperModel {
 
     /// Computes the cross-attention keys and values for encoded audio.
     pub fn cross_kv(&self, audio_features: TValue) -> Result<CrossKv, WhisperError> {
-        let mut out = self.cross_kv.run(tvec!(audio_features))?;
-        let v = out.remove(1);
-        let k = out.remove(0);
-        Ok(CrossKv { k, v })
+        let per_layer = self.cross_kv.run(tvec!(audio_features))?;
+        Ok(CrossKv { per_layer })
     }
 
     /// Encodes a mel window and prepares its cross-attention keys and values.
@@ -296,7 +290,7 @@ impl DecoderSession {
         let mask: Vec<f32> = (0..n)
             .flat_map(|row| (0..total).map(move |col| if col <= past + row { 0.0 } else { -1e9 }))
             .collect();
-        let inputs = tvec!(
+        let mut inputs = tvec!(
             Tensor::from_shape(&[1, n], &ids)
                 .map_err(fail)?
                 .into_tvalue(),
@@ -305,12 +299,11 @@ impl DecoderSession {
                 .into_tvalue(),
             self.self_k.clone(),
             self.self_v.clone(),
-            self.cross.k.clone(),
-            self.cross.v.clone(),
             Tensor::from_shape(&[n, total], &mask)
                 .map_err(fail)?
                 .into_tvalue(),
         );
+        inputs.extend(self.cross.per_layer.iter().cloned());
         let mut out = self.model.decoder.run(inputs)?;
         self.self_v = out.remove(2);
         self.self_k = out.remove(1);
