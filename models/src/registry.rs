@@ -127,18 +127,26 @@ pub fn installed_model_dir(models_dir: &Path, name: &str) -> Result<PathBuf, Reg
     Ok(dir)
 }
 
+fn bad_manifest(dir: &Path, reason: String) -> RegistryError {
+    RegistryError::BadManifest {
+        path: dir.join("manifest.json"),
+        reason,
+    }
+}
+
+/// Reads and parses `dir/manifest.json`.
+fn read_manifest(dir: &Path) -> Result<Manifest, RegistryError> {
+    let text = std::fs::read_to_string(dir.join("manifest.json"))
+        .map_err(|e| bad_manifest(dir, e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| bad_manifest(dir, e.to_string()))
+}
+
 /// Re-hashes every file listed in `dir/manifest.json`; each mismatch or missing file is one
 /// problem line naming the file.
 pub fn verify_model_dir(dir: &Path) -> Result<(), RegistryError> {
-    let path = dir.join("manifest.json");
-    let bad = |reason: String| RegistryError::BadManifest {
-        path: path.clone(),
-        reason,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let manifest = read_manifest(dir)?;
     if manifest.files.is_empty() {
-        return Err(bad("lists no files".into()));
+        return Err(bad_manifest(dir, "lists no files".into()));
     }
     let dir_name = dir
         .file_name()
@@ -164,15 +172,9 @@ pub fn verify_model_dir(dir: &Path) -> Result<(), RegistryError> {
 /// Files in `dir` that its manifest does not list (left-overs, or files added by hand). Loading
 /// ignores them; `perceptd models verify` reports them.
 pub fn unlisted_files(dir: &Path) -> Result<Vec<String>, RegistryError> {
-    let path = dir.join("manifest.json");
-    let bad = |reason: String| RegistryError::BadManifest {
-        path: path.clone(),
-        reason,
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
-    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| bad(format!("listing {}: {e}", dir.display())))?;
+    let manifest = read_manifest(dir)?;
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| bad_manifest(dir, format!("listing {}: {e}", dir.display())))?;
     let mut unlisted: Vec<String> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
