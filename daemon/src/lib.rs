@@ -7,4 +7,6 @@
 pub mod audio_input;
 pub mod cli;
 pub mod commands;
+pub mod health;
 pub mod logging;
+pub mod shutdown;
