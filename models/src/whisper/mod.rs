@@ -7,14 +7,16 @@ pub mod config;
 pub mod decode;
 pub mod filters;
 pub mod model;
+pub mod repeats;
 pub mod tokenizer;
 pub mod transcribe;
 
 pub use config::WhisperConfig;
+pub use repeats::collapse_repeated_ngrams;
 pub use decode::{DecodeOptions, DecodingResult, Task};
 pub use model::{CrossKv, DecoderSession, WhisperError, WhisperModel};
 pub use tokenizer::Tokenizer;
-pub use transcribe::{Segment, TranscribeOptions, Transcriber, Transcript};
+pub use transcribe::{EncodeWindow, Segment, TranscribeOptions, Transcriber, Transcript};
 
 /// Seconds per timestamp token (`<|0.02|>` steps).
 pub const TIME_PRECISION_SECS: f32 = 0.02;

@@ -28,6 +28,37 @@ pub struct TranscribeOptions {
     pub no_speech_threshold: Option<f32>,
     /// Prompt each window with the text of the previous ones.
     pub condition_on_previous_text: bool,
+    /// How much audio the encoder sees per window: the reference always encodes a full, zero-padded
+    /// 30 s window; `Span` encodes only the audio (plus a little padding), which is much cheaper for
+    /// short utterances.
+    pub window: EncodeWindow,
+}
+
+/// How much of each 30 s window the encoder processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EncodeWindow {
+    /// The full 3000-frame window, zero-padded, as the reference does.
+    #[default]
+    Full,
+    /// Only the window's audio plus `pad_ms` of zero padding (at most the full window).
+    Span {
+        /// Zero padding after the audio, milliseconds.
+        pad_ms: u32,
+    },
+}
+
+impl EncodeWindow {
+    /// Mel frames to encode for a window holding `content` frames of audio (even, at most 3000).
+    pub fn frames_for(self, content: usize) -> usize {
+        match self {
+            EncodeWindow::Full => N_FRAMES,
+            EncodeWindow::Span { pad_ms } => {
+                let pad = pad_ms as usize * SAMPLE_RATE as usize / 1000 / HOP_LENGTH;
+                let frames = (content + pad).max(2).min(N_FRAMES);
+                frames + frames % 2
+            }
+        }
+    }
 }
 
 impl Default for TranscribeOptions {
@@ -40,6 +71,7 @@ impl Default for TranscribeOptions {
             logprob_threshold: Some(-1.0),
             no_speech_threshold: Some(0.6),
             condition_on_previous_text: true,
+            window: EncodeWindow::Full,
         }
     }
 }
@@ -130,8 +162,9 @@ impl Transcriber {
         let mut seek = 0;
         while seek < content_frames {
             let segment_size = N_FRAMES.min(content_frames - seek);
-            let window = window_of(&mel.data, mel.n_frames, config.n_mels, seek, segment_size);
-            let cross = self.model.prepare(&window, N_FRAMES)?;
+            let frames = options.window.frames_for(segment_size);
+            let window = window_of(&mel.data, mel.n_frames, config.n_mels, seek, segment_size, frames);
+            let cross = self.model.prepare(&window, frames)?;
             if config.multilingual && language.is_none() {
                 language = Some(detect_language(&self.model, &cross)?.0);
             }
@@ -195,12 +228,20 @@ impl Transcriber {
 }
 
 /// Copies frames `[seek, seek+size)` of a row-major `[n_mels][n_frames]` mel into a zero-padded
-/// `[n_mels][N_FRAMES]` window, as the reference's `pad_or_trim` does.
-fn window_of(mel: &[f32], n_frames: usize, n_mels: usize, seek: usize, size: usize) -> Vec<f32> {
-    let mut window = vec![0.0; n_mels * N_FRAMES];
+/// `[n_mels][width]` window, as the reference's `pad_or_trim` does (`width` = 3000 there).
+fn window_of(
+    mel: &[f32],
+    n_frames: usize,
+    n_mels: usize,
+    seek: usize,
+    size: usize,
+    width: usize,
+) -> Vec<f32> {
+    let size = size.min(width);
+    let mut window = vec![0.0; n_mels * width];
     for bin in 0..n_mels {
         let src = &mel[bin * n_frames + seek..bin * n_frames + seek + size];
-        window[bin * N_FRAMES..bin * N_FRAMES + size].copy_from_slice(src);
+        window[bin * width..bin * width + size].copy_from_slice(src);
     }
     window
 }
@@ -318,6 +359,16 @@ mod tests {
     use super::*;
 
     const TB: u32 = 100;
+
+    #[test]
+    fn span_windows_are_even_padded_and_capped_at_the_full_window() {
+        let span = EncodeWindow::Span { pad_ms: 500 };
+        assert_eq!(span.frames_for(301), 352);
+        assert_eq!(span.frames_for(0), 50);
+        assert_eq!(span.frames_for(2990), N_FRAMES);
+        assert_eq!(EncodeWindow::Full.frames_for(10), N_FRAMES);
+        assert_eq!(EncodeWindow::Span { pad_ms: 0 }.frames_for(0), 2);
+    }
 
     #[test]
     fn pairs_of_timestamps_cut_segments_and_the_window_moves_to_the_last_one() {
