@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The main job as it stands: install what is needed, fetch the real Whisper tiny.en weights,
-# speak a passage with espeak-ng and transcribe it with perceptd.
+# The main job: the daemon on its demo config. Installs what is needed, fetches the real Whisper
+# tiny.en and Silero VAD weights, then runs `perceptd run` with no config: an embedded MQTT broker
+# on 127.0.0.1, the default microphone (or, when none works, a bundled spoken clip looping in real
+# time), and every published transcript logged so you see them scroll by. Ctrl-C stops it cleanly.
+# DEMO_SECONDS=N stops it after N seconds (SIGTERM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,8 +12,7 @@ cargo build --locked -p perceptd
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 perceptd="$target_dir/debug/perceptd"
 "$perceptd" models fetch
-speech="$target_dir/demo-speech"
-scripts/make_speech.sh "$speech" >/dev/null
-echo "[demo] reference: $(cat tests/speech/bench_11s.txt)"
-echo "[demo] perceptd:  $("$perceptd" transcribe "$speech/bench_11s.wav")"
-"$perceptd" transcribe --json "$speech/bench_11s.wav"
+if [ -n "${DEMO_SECONDS:-}" ]; then
+  exec timeout --signal=TERM --preserve-status "$DEMO_SECONDS" "$perceptd" run
+fi
+exec "$perceptd" run

@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# The integration tests publish to the Mosquitto on 127.0.0.1:1883 (and start private ones).
+if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
+  echo "[test] starting mosquitto on 127.0.0.1:1883"
+  mosquitto -d -c /etc/mosquitto/mosquitto.conf
+fi
 # One build for everything: the test binaries and the perceptd binary they drive (a plain
 # `cargo build` would resolve features without dev-dependencies and build tract a second time).
 cargo test --locked --workspace --no-run

@@ -11,12 +11,13 @@ use common::{make_speech, models_dir, perceptd, sentences, stderr, stdout};
 use percept_models::eval::{EnglishNormalizer, wer_for_texts};
 
 /// Transcribes every sentence WAV with `model` through the CLI.
-fn transcribe_sentences(model: &str, speech: &Path, count: usize) -> Vec<String> {
+fn transcribe_sentences(model: &str, speech: &Path, count: usize, extra: &[&str]) -> Vec<String> {
     (1..=count)
         .map(|i| {
             let wav = speech.join(format!("s{i:02}.wav"));
             let out = perceptd()
                 .args(["transcribe", "--model", model, "--threads", "1"])
+                .args(extra)
                 .arg(&wav)
                 .arg("--models-dir")
                 .arg(models_dir())
@@ -33,15 +34,15 @@ fn transcribe_sentences(model: &str, speech: &Path, count: usize) -> Vec<String>
         .collect()
 }
 
-fn assert_wer_at_most(model: &str, limit: f64) {
+fn assert_wer_at_most(model: &str, limit: f64, extra: &[&str]) {
     let refs = sentences();
     assert!(
         refs.len() >= 10,
         "need at least 10 sentences, have {}",
         refs.len()
     );
-    let speech = make_speech(&format!("wer_{model}"));
-    let hyps = transcribe_sentences(model, &speech, refs.len());
+    let speech = make_speech(&format!("wer_{model}_{}", extra.join("_")));
+    let hyps = transcribe_sentences(model, &speech, refs.len(), extra);
     let normalizer =
         EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
             .expect("english.json from the openai-whisper package");
@@ -49,7 +50,7 @@ fn assert_wer_at_most(model: &str, limit: f64) {
     for (r, h) in refs.iter().zip(&hyps) {
         eprintln!("ref: {r}\nhyp: {h}\n");
     }
-    eprintln!("{model}: WER {:.2}% ({stats:?})", stats.wer() * 100.0);
+    eprintln!("{model} {extra:?}: WER {:.2}% ({stats:?})", stats.wer() * 100.0);
     assert!(
         stats.wer() <= limit,
         "{model}: WER {:.2}% is above {:.0}%",
@@ -60,7 +61,13 @@ fn assert_wer_at_most(model: &str, limit: f64) {
 
 #[test]
 fn tiny_en_transcribes_espeak_sentences_within_15_percent_wer() {
-    assert_wer_at_most("tiny.en", 0.15);
+    assert_wer_at_most("tiny.en", 0.15, &[]);
+}
+
+/// The daemon encodes only the utterance (`encode_window = "span"`): it must stay as accurate.
+#[test]
+fn tiny_en_encoding_only_the_speech_span_stays_within_15_percent_wer() {
+    assert_wer_at_most("tiny.en", 0.15, &["--encode-window", "span"]);
 }
 
 #[test]
@@ -70,5 +77,5 @@ fn base_transcribes_espeak_sentences_within_10_percent_wer() {
         base.is_file(),
         "whisper base is not installed; run `perceptd models fetch --with base`"
     );
-    assert_wer_at_most("base", 0.10);
+    assert_wer_at_most("base", 0.10, &[]);
 }

@@ -26,6 +26,32 @@ pub enum Command {
     Models(ModelsCommand),
     /// Measure the speech pipeline: log-mel, encoder, decoder per token, end-to-end RTF.
     Bench(BenchArgs),
+    /// Run the daemon: listen, transcribe, publish over MQTT. Without --config: the demo.
+    Run(RunArgs),
+    /// Check config files.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `perceptd run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file (TOML); without it, the demo runs (configs/demo.toml, built in).
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub models: ModelsDirArg,
+}
+
+/// `perceptd config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Parse and validate a config file; print every problem with its key path.
+    Check {
+        /// The config file.
+        file: PathBuf,
+    },
 }
 
 /// Where models live.
@@ -77,9 +103,25 @@ pub struct TranscribeArgs {
     /// Do not prompt each 30 s window with the previous text (less prone to repetition loops).
     #[arg(long)]
     pub no_condition_on_previous_text: bool,
+    /// full: encode zero-padded 30 s windows (the reference); span: encode only the audio plus
+    /// --span-pad-ms of padding (faster on short clips).
+    #[arg(long, value_enum, default_value_t = EncodeWindowArg::Full)]
+    pub encode_window: EncodeWindowArg,
+    /// Zero padding after the audio with --encode-window span, milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    pub span_pad_ms: u32,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub models: ModelsDirArg,
+}
+
+/// How much audio the encoder sees per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EncodeWindowArg {
+    /// A zero-padded 30 s window, as the reference.
+    Full,
+    /// Only the audio plus a little padding.
+    Span,
 }
 
 /// Whisper's task.

@@ -1,12 +1,18 @@
 //! perceptd: an always-on edge perception daemon.
 //!
-//! Today it turns speech into text with real Whisper weights on the CPU (`perceptd transcribe`),
-//! provisions and verifies its models (`perceptd models`), and measures itself (`perceptd bench`).
-//! The streaming daemon (`perceptd run`, MQTT) builds on these pieces.
+//! `perceptd run` listens continuously (microphone, WAV file or stdin), finds utterances with
+//! Silero VAD, transcribes them with Whisper on the CPU and publishes partial and final
+//! transcripts over MQTT ([`app::run`]). `perceptd transcribe` does one file, `perceptd models`
+//! provisions and verifies the models, `perceptd bench` measures.
 
+pub mod app;
 pub mod audio_input;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod health;
 pub mod logging;
+pub mod pipeline;
+pub mod publish;
 pub mod shutdown;
+pub mod sources;

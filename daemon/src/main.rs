@@ -5,7 +5,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = perceptd::cli::Cli::parse();
-    perceptd::logging::init(cli.verbose);
+    let daemon = matches!(cli.command, perceptd::cli::Command::Run(_));
+    perceptd::logging::init(cli.verbose || daemon);
     match perceptd::commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

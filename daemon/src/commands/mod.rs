@@ -1,7 +1,9 @@
 //! One module per command; [`run`] dispatches.
 
 pub mod bench;
+pub mod config;
 pub mod models;
+pub mod run;
 pub mod transcribe;
 
 use anyhow::Result;
@@ -14,5 +16,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Transcribe(args) => transcribe::run(&args),
         Command::Models(command) => models::run(&command),
         Command::Bench(args) => bench::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Config(command) => config::run(&command),
     }
 }

@@ -4,10 +4,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use percept_models::whisper::{Task, TranscribeOptions, Transcriber, WhisperModel};
+use percept_models::whisper::{
+    EncodeWindow, Task, TranscribeOptions, Transcriber, WhisperModel,
+};
 
 use crate::audio_input::{InputFormat, read_audio_16k};
-use crate::cli::{TaskArg, TranscribeArgs};
+use crate::cli::{EncodeWindowArg, TaskArg, TranscribeArgs};
 
 /// Loads a model by name from the models dir, verifying its files first.
 pub fn load_model(
@@ -46,6 +48,12 @@ pub fn run(args: &TranscribeArgs) -> Result<()> {
         },
         language: args.language.clone(),
         condition_on_previous_text: !args.no_condition_on_previous_text,
+        window: match args.encode_window {
+            EncodeWindowArg::Full => EncodeWindow::Full,
+            EncodeWindowArg::Span => EncodeWindow::Span {
+                pad_ms: args.span_pad_ms,
+            },
+        },
         ..TranscribeOptions::default()
     };
     let transcript = Transcriber::new(model).transcribe(&samples, &options)?;

@@ -2,5 +2,6 @@
 //! count in one call, so logs and metrics cannot drift apart.
 
 pub mod metrics;
+pub mod notify;
 
 pub use metrics::{Counter, Metrics};

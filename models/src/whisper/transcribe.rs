@@ -54,7 +54,7 @@ impl EncodeWindow {
             EncodeWindow::Full => N_FRAMES,
             EncodeWindow::Span { pad_ms } => {
                 let pad = pad_ms as usize * SAMPLE_RATE as usize / 1000 / HOP_LENGTH;
-                let frames = (content + pad).max(2).min(N_FRAMES);
+                let frames = (content + pad).clamp(2, N_FRAMES);
                 frames + frames % 2
             }
         }

@@ -1,0 +1,169 @@
+//! `perceptd run`: wires sources → endpointing → inference → MQTT, and shuts them down in order.
+//!
+//! Threads: one per source (capture + resampling), one per source for VAD/endpointing, one
+//! inference worker; the MQTT driver and the stats task run on tokio. Shutdown order: sources
+//! stop, each open utterance is closed as a final, the worker drains every queued final, then the
+//! MQTT driver publishes `offline`, waits for the QoS 1 acknowledgements and disconnects.
+
+mod broker;
+mod demo;
+mod sources;
+mod stats;
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use percept_models::vad::SileroVad;
+use percept_models::whisper::{TranscribeOptions, Transcriber, WhisperModel};
+
+use crate::config::Config;
+use crate::health::Metrics;
+use crate::pipeline::{JobQueue, WorkerSettings, spawn_worker};
+use crate::publish::mqtt::MqttPublisher;
+use crate::publish::{LoggingPublisher, Publisher};
+use crate::shutdown::Shutdown;
+
+pub use demo::demo_config;
+
+/// How long the MQTT driver may take to publish `offline` and flush after the pipeline stopped.
+const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Runs the daemon until `shutdown` fires or every source has ended; returns the counters.
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
+    let metrics = Metrics::new();
+    let mut mqtt = config.file.mqtt.clone();
+    if mqtt.url.is_none() {
+        let addr = broker::start_embedded()?;
+        mqtt.url = Some(format!("mqtt://{addr}"));
+    }
+    let speech = &config.file.speech;
+    let threads = match speech.threads {
+        0 => percept_compute::default_threads(),
+        n => n,
+    };
+    percept_compute::CpuBackend::new(threads)?;
+    let model_dir =
+        percept_models::registry::installed_model_dir(&config.models_dir, &speech.model)?;
+    let model = WhisperModel::load(&model_dir)
+        .with_context(|| format!("loading model {}", speech.model))?;
+    let vad = SileroVad::load_installed(&config.models_dir).context("loading Silero VAD")?;
+    tracing::info!(model = %speech.model, threads, "models loaded");
+
+    let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
+    let driver_shutdown = Shutdown::new();
+    let driver_task = tokio::spawn(driver.run(driver_shutdown.clone()));
+    let publisher: Arc<dyn Publisher> = if config.file.log.published_messages {
+        Arc::new(LoggingPublisher::new(mqtt_handle.clone()))
+    } else {
+        Arc::new(mqtt_handle.clone())
+    };
+    let topic_root = format!("{}/{}", mqtt.topic_prefix, config.device);
+    let stats_task = stats::spawn(
+        publisher.clone(),
+        metrics.clone(),
+        &topic_root,
+        config.file.log.stats_interval_secs,
+        driver_shutdown.clone(),
+    );
+
+    let queue = JobQueue::new(metrics.clone());
+    let worker = spawn_worker(
+        Transcriber::new(model),
+        queue.clone(),
+        publisher.clone(),
+        worker_settings(&config, &mqtt, &topic_root),
+        metrics.clone(),
+    )?;
+
+    let run_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let sources_shutdown = Shutdown::new();
+    let pipelines = sources::start_all(
+        &config,
+        &vad,
+        run_id,
+        &queue,
+        &metrics,
+        &sources_shutdown,
+    )?;
+    tracing::info!(sources = pipelines.len(), "perceptd running");
+    crate::health::notify::sd_notify("READY=1");
+
+    let all_ended = join_all_blocking(pipelines);
+    tokio::pin!(all_ended);
+    tokio::select! {
+        _ = shutdown.wait() => {
+            tracing::info!("shutting down: closing open utterances");
+            sources_shutdown.trigger();
+            all_ended.await;
+        }
+        _ = &mut all_ended => {
+            tracing::info!("every source has ended");
+        }
+    }
+    crate::health::notify::sd_notify("STOPPING=1");
+    queue.close();
+    let worker_done = tokio::task::spawn_blocking(move || worker.join());
+    if worker_done.await.is_err() {
+        tracing::error!("the inference worker panicked");
+    }
+    driver_shutdown.trigger();
+    stats_task.abort();
+    if tokio::time::timeout(DRIVER_FLUSH_TIMEOUT, driver_task)
+        .await
+        .is_err()
+    {
+        tracing::warn!("MQTT flush did not finish in time; some QoS 1 messages may be unacknowledged");
+    }
+    let counters = serde_json::to_string(&metrics.snapshot()).unwrap_or_default();
+    tracing::info!(counters = %counters, "perceptd stopped");
+    Ok(metrics)
+}
+
+/// Resolves when every thread has finished (joined off the async runtime).
+async fn join_all_blocking(handles: Vec<JoinHandle<()>>) {
+    let joined = tokio::task::spawn_blocking(move || {
+        for handle in handles {
+            if handle.join().is_err() {
+                tracing::error!("a source pipeline thread panicked");
+            }
+        }
+    });
+    let _ = joined.await;
+}
+
+/// The worker's settings from the config.
+fn worker_settings(
+    config: &Config,
+    mqtt: &crate::publish::mqtt::MqttConfig,
+    topic_root: &str,
+) -> WorkerSettings {
+    let speech = &config.file.speech;
+    let final_options = TranscribeOptions {
+        language: speech.language.clone(),
+        compression_ratio_threshold: Some(speech.compression_ratio_threshold),
+        logprob_threshold: Some(speech.logprob_threshold),
+        no_speech_threshold: Some(speech.no_speech_threshold),
+        condition_on_previous_text: false,
+        window: config.encode_window,
+        ..TranscribeOptions::default()
+    };
+    let partial_options = TranscribeOptions {
+        temperatures: vec![0.0],
+        ..final_options.clone()
+    };
+    WorkerSettings {
+        model_name: speech.model.clone(),
+        final_options,
+        partial_options,
+        logprob_threshold: speech.logprob_threshold,
+        compression_ratio_threshold: speech.compression_ratio_threshold,
+        max_ngram_repeats: speech.max_ngram_repeats,
+        topic_root: topic_root.to_string(),
+        qos_final: mqtt.qos_final,
+        qos_partial: mqtt.qos_partial,
+    }
+}

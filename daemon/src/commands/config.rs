@@ -1,0 +1,39 @@
+//! `perceptd config check FILE`: parse and validate, print every problem with its key path.
+
+use anyhow::Result;
+
+use crate::cli::ConfigCommand;
+use crate::config::Config;
+
+/// Runs the command.
+pub fn run(command: &ConfigCommand) -> Result<()> {
+    match command {
+        ConfigCommand::Check { file } => {
+            let config = Config::from_file(file)?;
+            let sources = if config.file.sources.is_empty() {
+                "the default microphone (else the demo clip)".to_string()
+            } else {
+                config
+                    .file
+                    .sources
+                    .iter()
+                    .map(|s| s.name().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let broker = config
+                .file
+                .mqtt
+                .url
+                .clone()
+                .unwrap_or_else(|| "embedded broker".into());
+            println!(
+                "{}: ok (device {}, model {}, broker {broker}, sources: {sources})",
+                file.display(),
+                config.device,
+                config.file.speech.model
+            );
+            Ok(())
+        }
+    }
+}

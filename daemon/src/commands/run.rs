@@ -1,0 +1,45 @@
+//! `perceptd run`: the daemon. SIGINT/SIGTERM shut it down cleanly (exit 0).
+
+use anyhow::{Context, Result};
+
+use crate::app;
+use crate::cli::RunArgs;
+use crate::config::Config;
+use crate::shutdown::Shutdown;
+
+/// Runs the command.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => app::demo_config()?,
+    };
+    if let Some(dir) = &args.models.models_dir {
+        config.models_dir = dir.clone();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let shutdown = Shutdown::new();
+        spawn_signal_handler(shutdown.clone())?;
+        app::run(config, shutdown).await.map(|_| ())
+    })
+}
+
+/// Fires `shutdown` on the first SIGINT or SIGTERM.
+fn spawn_signal_handler(shutdown: Shutdown) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::spawn(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        tracing::info!(signal = name, "shutdown requested");
+        shutdown.trigger();
+    });
+    Ok(())
+}

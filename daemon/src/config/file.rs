@@ -1,0 +1,276 @@
+//! The config file's shape, exactly as written in TOML.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::publish::mqtt::MqttConfig;
+
+/// The whole config file. Every section is optional; an empty file runs the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// This box's name: the `{device}` part of every MQTT topic. Letters, digits, `-` and `_`.
+    /// Default: the host name (sanitised), else `perceptd`.
+    pub device: Option<String>,
+    /// Where models are installed. Default: `$PERCEPTD_MODELS`, else
+    /// `$XDG_CACHE_HOME/perceptd/models` (`~/.cache/perceptd/models`).
+    pub models_dir: Option<PathBuf>,
+    /// The MQTT connection. Without `mqtt.url`, perceptd starts an embedded broker on 127.0.0.1.
+    #[serde(default)]
+    pub mqtt: MqttConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Speech recognition.
+    #[serde(default)]
+    pub speech: SpeechConfig,
+    /// Voice activity detection and endpointing.
+    #[serde(default)]
+    pub vad: VadConfig,
+    /// Audio sources, each a `[[source]]` table. None: the default microphone, or the bundled demo
+    /// clip looping when no microphone works.
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// Log every published message (topic and payload) at info level, so a person watching the
+    /// log sees transcripts scroll by. Default: false (the demo turns it on).
+    #[serde(default)]
+    pub published_messages: bool,
+    /// Seconds between stats messages (`{prefix}/{device}/stats`, counters as JSON); 0 turns
+    /// them off. Default: 60.
+    #[serde(default = "defaults::stats_interval_secs")]
+    pub stats_interval_secs: u64,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every LogConfig field has a default")
+    }
+}
+
+/// `[speech]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeechConfig {
+    /// Whisper model name (`perceptd models list`). Default: `tiny.en`.
+    #[serde(default = "defaults::model")]
+    pub model: String,
+    /// Spoken language for multilingual models (e.g. `de`); detected per utterance when unset.
+    pub language: Option<String>,
+    /// Matmul threads for inference; 0 means one per core. Default: 0.
+    #[serde(default)]
+    pub threads: usize,
+    /// Publish a partial transcript of an open utterance every this many milliseconds of audio;
+    /// 0 turns partials off. Default: 1000.
+    #[serde(default = "defaults::partial_interval_ms")]
+    pub partial_interval_ms: u64,
+    /// `span` encodes only the utterance (plus `span_pad_ms` of padding); `full` encodes a
+    /// zero-padded 30 s window as the reference does (slower). Default: `span`.
+    #[serde(default = "defaults::encode_window")]
+    pub encode_window: String,
+    /// Zero padding after the utterance when `encode_window = "span"`, milliseconds. Default: 1000.
+    #[serde(default = "defaults::span_pad_ms")]
+    pub span_pad_ms: u32,
+    /// Bounded lag: when finished utterances waiting for inference hold more than this many
+    /// milliseconds of audio, new audio is dropped (counted in `dropped_audio_ms` and marked on
+    /// the next final) until the backlog drains. Default: 30000.
+    #[serde(default = "defaults::max_backlog_ms")]
+    pub max_backlog_ms: u64,
+    /// An utterance whose `no_speech_prob` is above this and whose average log-probability is
+    /// below `logprob_threshold` is silence and publishes nothing. Default: 0.6.
+    #[serde(default = "defaults::no_speech_threshold")]
+    pub no_speech_threshold: f32,
+    /// Average log-probability below which decoding falls back to a higher temperature, and
+    /// below which a final is suppressed. Default: -1.0.
+    #[serde(default = "defaults::logprob_threshold")]
+    pub logprob_threshold: f32,
+    /// gzip compression ratio above which a pass is too repetitive (falls back, then is
+    /// suppressed). Default: 2.4.
+    #[serde(default = "defaults::compression_ratio_threshold")]
+    pub compression_ratio_threshold: f32,
+    /// A phrase of up to 8 words repeated back to back more than this many times is cut down to
+    /// this many repeats (a Whisper hallucination pattern). Default: 2.
+    #[serde(default = "defaults::max_ngram_repeats")]
+    pub max_ngram_repeats: usize,
+}
+
+impl Default for SpeechConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every SpeechConfig field has a default")
+    }
+}
+
+/// `[vad]`: Silero VAD v6 and the endpointer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VadConfig {
+    /// Speech probability at or above which a 32 ms chunk is speech. Default: 0.5.
+    #[serde(default = "defaults::vad_threshold")]
+    pub threshold: f32,
+    /// Probability below which a chunk counts as silence (hysteresis). Default: threshold − 0.15.
+    pub neg_threshold: Option<f32>,
+    /// Speech shorter than this is ignored, milliseconds. Default: 250.
+    #[serde(default = "defaults::min_speech_ms")]
+    pub min_speech_ms: u32,
+    /// Silence that ends an utterance, milliseconds. Default: 500.
+    #[serde(default = "defaults::min_silence_ms")]
+    pub min_silence_ms: u32,
+    /// Audio kept before and after the speech, milliseconds. Default: 200.
+    #[serde(default = "defaults::speech_pad_ms")]
+    pub speech_pad_ms: u32,
+    /// An utterance this long is split at its quietest point, milliseconds. At most 30000
+    /// (one Whisper window). Default: 20000.
+    #[serde(default = "defaults::max_utterance_ms")]
+    pub max_utterance_ms: u32,
+}
+
+impl Default for VadConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every VadConfig field has a default")
+    }
+}
+
+/// One `[[source]]`: `kind = "mic" | "file" | "stdin"` plus that kind's fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// A microphone through ALSA (cpal).
+    Mic(MicSourceConfig),
+    /// A WAV file.
+    File(FileSourceConfig),
+    /// Raw PCM on standard input.
+    Stdin(StdinSourceConfig),
+}
+
+/// `kind = "mic"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicSourceConfig {
+    /// The source's name: the `{source}` part of its topics. Default: `mic`.
+    #[serde(default = "defaults::mic_name")]
+    pub name: String,
+    /// Input device name as `perceptd capture --list` shows it; the default input when unset.
+    pub device: Option<String>,
+    /// Capture ring buffer, milliseconds: how long the pipeline may stall before audio is
+    /// dropped (counted). Default: 2000.
+    #[serde(default = "defaults::ring_ms")]
+    pub ring_ms: u32,
+}
+
+/// `kind = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// The source's name. Default: `file`.
+    #[serde(default = "defaults::file_name")]
+    pub name: String,
+    /// The WAV file (any rate, any channel count, 8/16/24/32-bit PCM or float).
+    pub path: PathBuf,
+    /// Play it in real time like a live microphone (true) or as fast as inference allows.
+    /// Default: true.
+    #[serde(default = "defaults::yes")]
+    pub realtime: bool,
+    /// Start again at the end. Default: false (the daemon exits when the file ends).
+    #[serde(default, rename = "loop")]
+    pub looping: bool,
+}
+
+/// `kind = "stdin"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdinSourceConfig {
+    /// The source's name. Default: `stdin`.
+    #[serde(default = "defaults::stdin_name")]
+    pub name: String,
+    /// Sample format: `s16le` or `f32le`.
+    pub format: String,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Interleaved channels. Default: 1.
+    #[serde(default = "defaults::one")]
+    pub channels: u16,
+}
+
+impl SourceConfig {
+    /// The source's name.
+    pub fn name(&self) -> &str {
+        match self {
+            SourceConfig::Mic(c) => &c.name,
+            SourceConfig::File(c) => &c.name,
+            SourceConfig::Stdin(c) => &c.name,
+        }
+    }
+}
+
+/// Default values, one function per field (serde needs functions).
+mod defaults {
+    pub fn stats_interval_secs() -> u64 {
+        60
+    }
+    pub fn model() -> String {
+        "tiny.en".into()
+    }
+    pub fn partial_interval_ms() -> u64 {
+        1000
+    }
+    pub fn encode_window() -> String {
+        "span".into()
+    }
+    pub fn span_pad_ms() -> u32 {
+        1000
+    }
+    pub fn max_backlog_ms() -> u64 {
+        30_000
+    }
+    pub fn no_speech_threshold() -> f32 {
+        0.6
+    }
+    pub fn logprob_threshold() -> f32 {
+        -1.0
+    }
+    pub fn compression_ratio_threshold() -> f32 {
+        2.4
+    }
+    pub fn max_ngram_repeats() -> usize {
+        2
+    }
+    pub fn vad_threshold() -> f32 {
+        0.5
+    }
+    pub fn min_speech_ms() -> u32 {
+        250
+    }
+    pub fn min_silence_ms() -> u32 {
+        500
+    }
+    pub fn speech_pad_ms() -> u32 {
+        200
+    }
+    pub fn max_utterance_ms() -> u32 {
+        20_000
+    }
+    pub fn mic_name() -> String {
+        "mic".into()
+    }
+    pub fn file_name() -> String {
+        "file".into()
+    }
+    pub fn stdin_name() -> String {
+        "stdin".into()
+    }
+    pub fn ring_ms() -> u32 {
+        2000
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn one() -> u16 {
+        1
+    }
+}

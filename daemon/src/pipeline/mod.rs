@@ -1,0 +1,15 @@
+//! The speech pipeline behind the sources: per-source endpointing ([`UtteranceTracker`]), the
+//! shedding [`JobQueue`], and the inference worker that publishes transcripts.
+
+pub mod clock;
+pub mod job;
+pub mod payload;
+pub mod queue;
+pub mod utterance;
+pub mod worker;
+
+pub use job::Job;
+pub use payload::{SegmentMessage, TranscriptMessage};
+pub use queue::JobQueue;
+pub use utterance::{SpeechProbability, TrackerSettings, UtteranceTracker};
+pub use worker::{WorkerSettings, spawn_worker, transcript_topic};

@@ -1,0 +1,186 @@
+//! The queue between the per-source endpointers and the inference worker, where load is shed.
+//!
+//! Finals wait in FIFO order and are never skipped. Each source has at most one pending
+//! partial: a newer one replaces it (the older is counted as skipped), and a source's pending
+//! partial is discarded when that utterance's final arrives. The worker always takes finals
+//! first. The audio held by pending finals is the backlog that bounds lag.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+use super::job::Job;
+use crate::health::{Counter, Metrics};
+
+/// Shared between the producers (one per source) and the worker.
+#[derive(Debug)]
+pub struct JobQueue {
+    state: Mutex<State>,
+    ready: Condvar,
+    metrics: Arc<Metrics>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    finals: VecDeque<Job>,
+    partials: HashMap<Arc<str>, Job>,
+    backlog_samples: u64,
+    closed: bool,
+}
+
+impl JobQueue {
+    /// An empty queue.
+    pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(State::default()),
+            ready: Condvar::new(),
+            metrics,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a final; it will be transcribed even if the queue is closed later.
+    pub fn push_final(&self, job: Job) {
+        let mut state = self.lock();
+        if state
+            .partials
+            .get(&job.source)
+            .is_some_and(|p| p.utterance_id == job.utterance_id)
+        {
+            state.partials.remove(&job.source);
+            self.metrics.incr(Counter::PartialsSkipped);
+        }
+        state.backlog_samples += job.audio.len() as u64;
+        state.finals.push_back(job);
+        self.ready.notify_one();
+    }
+
+    /// Offers a partial; replaces (and counts as skipped) the source's pending one.
+    pub fn offer_partial(&self, job: Job) {
+        let mut state = self.lock();
+        if state.partials.insert(job.source.clone(), job).is_some() {
+            self.metrics.incr(Counter::PartialsSkipped);
+        }
+        self.ready.notify_one();
+    }
+
+    /// 16 kHz samples held by queued finals.
+    pub fn backlog_samples(&self) -> u64 {
+        self.lock().backlog_samples
+    }
+
+    /// No more jobs will come: the worker finishes the queued finals, drops pending partials,
+    /// and then `pop` returns `None`.
+    pub fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        let dropped = state.partials.len() as u64;
+        state.partials.clear();
+        self.metrics.add(Counter::PartialsSkipped, dropped);
+        self.ready.notify_all();
+    }
+
+    /// The next job, finals first; waits up to `timeout`. `Ok(None)`: nothing yet;
+    /// `Err(Closed)`: closed and drained.
+    pub fn pop(&self, timeout: Duration) -> Result<Option<Job>, Closed> {
+        let mut state = self.lock();
+        if state.finals.is_empty() && state.partials.is_empty() && !state.closed {
+            state = self
+                .ready
+                .wait_timeout(state, timeout)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        if let Some(job) = state.finals.pop_front() {
+            state.backlog_samples -= job.audio.len() as u64;
+            return Ok(Some(job));
+        }
+        if let Some(source) = state.partials.keys().next().cloned() {
+            return Ok(state.partials.remove(&source));
+        }
+        if state.closed {
+            return Err(Closed);
+        }
+        Ok(None)
+    }
+}
+
+/// The queue is closed and empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Closed;
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Instant, SystemTime};
+
+    use super::*;
+
+    fn job(source: &str, utterance: &str, is_final: bool, samples: usize) -> Job {
+        Job {
+            source: source.into(),
+            utterance_id: utterance.into(),
+            is_final,
+            audio: vec![0.0; samples].into(),
+            start_offset: 0,
+            end_offset: samples as u64,
+            start_wall: SystemTime::now(),
+            end_wall: SystemTime::now(),
+            speech_end: Instant::now(),
+            dropped_audio_ms: 0,
+        }
+    }
+
+    const NOW: Duration = Duration::ZERO;
+
+    #[test]
+    fn finals_come_before_partials_and_in_order() {
+        let metrics = Metrics::new();
+        let queue = JobQueue::new(metrics);
+        queue.offer_partial(job("a", "a-2", false, 10));
+        queue.push_final(job("b", "b-1", true, 10));
+        queue.push_final(job("b", "b-2", true, 10));
+        let order: Vec<String> = std::iter::from_fn(|| queue.pop(NOW).unwrap())
+            .map(|j| j.utterance_id.to_string())
+            .collect();
+        assert_eq!(order, ["b-1", "b-2", "a-2"]);
+    }
+
+    #[test]
+    fn a_newer_partial_replaces_the_pending_one_and_is_counted() {
+        let metrics = Metrics::new();
+        let queue = JobQueue::new(metrics.clone());
+        queue.offer_partial(job("a", "a-1", false, 10));
+        queue.offer_partial(job("a", "a-1", false, 20));
+        let got = queue.pop(NOW).unwrap().unwrap();
+        assert_eq!(got.audio.len(), 20);
+        assert!(matches!(queue.pop(NOW), Ok(None)));
+        assert_eq!(metrics.get(Counter::PartialsSkipped), 1);
+    }
+
+    #[test]
+    fn a_final_discards_its_own_pending_partial_only() {
+        let metrics = Metrics::new();
+        let queue = JobQueue::new(metrics.clone());
+        queue.offer_partial(job("a", "a-1", false, 10));
+        queue.offer_partial(job("b", "b-1", false, 10));
+        queue.push_final(job("a", "a-1", true, 30));
+        assert_eq!(queue.backlog_samples(), 30);
+        assert!(queue.pop(NOW).unwrap().unwrap().is_final);
+        assert_eq!(queue.backlog_samples(), 0);
+        assert_eq!(&*queue.pop(NOW).unwrap().unwrap().utterance_id, "b-1");
+        assert_eq!(metrics.get(Counter::PartialsSkipped), 1);
+    }
+
+    #[test]
+    fn close_keeps_finals_and_then_reports_closed() {
+        let queue = JobQueue::new(Metrics::new());
+        queue.push_final(job("a", "a-1", true, 10));
+        queue.offer_partial(job("a", "a-2", false, 10));
+        queue.close();
+        assert!(queue.pop(NOW).unwrap().unwrap().is_final);
+        assert_eq!(queue.pop(NOW).unwrap_err(), Closed);
+    }
+}

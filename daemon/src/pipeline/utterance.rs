@@ -1,0 +1,248 @@
+//! Per-source endpointing: 16 kHz audio in, VAD per 32 ms chunk, utterances out as partial and
+//! final jobs on the [`JobQueue`]. Never blocks: when inference falls behind by more than the
+//! allowed backlog, incoming audio is replaced by silence, counted, and marked on the final.
+
+use std::sync::Arc;
+
+use percept_models::vad::{CHUNK_SAMPLES, EndpointConfig, Endpointer, VadEvent};
+
+use super::clock::{StreamClock, samples_to_duration};
+use super::job::Job;
+use super::queue::JobQueue;
+use crate::health::{Counter, Metrics};
+use crate::sources::AudioBlock;
+
+/// Anything that scores a 512-sample chunk as speech (Silero in production, a stand-in in tests).
+pub trait SpeechProbability: Send {
+    /// The probability that `chunk` (exactly 512 samples at 16 kHz) is speech.
+    fn probability(&mut self, chunk: &[f32]) -> Result<f32, String>;
+}
+
+impl SpeechProbability for percept_models::vad::VadSession {
+    fn probability(&mut self, chunk: &[f32]) -> Result<f32, String> {
+        self.process_chunk(chunk).map_err(|e| e.to_string())
+    }
+}
+
+/// Settings of one tracker, from the config.
+#[derive(Debug, Clone)]
+pub struct TrackerSettings {
+    /// The endpointer's settings.
+    pub endpoint: EndpointConfig,
+    /// Samples of audio between partials; 0 turns partials off.
+    pub partial_interval_samples: u64,
+    /// Audio held by queued finals above which new audio is shed.
+    pub max_backlog_samples: u64,
+    /// Samples after the speech that the endpointer adds as padding (subtracted for latency).
+    pub speech_pad_samples: u64,
+}
+
+/// Longest gap (overrun) filled with silence to keep the timeline; longer gaps are counted
+/// but only this much silence is inserted.
+const MAX_GAP_FILL_SAMPLES: u64 = 5 * 16_000;
+/// Audio kept before the current VAD position while no utterance is open (covers the
+/// endpointer's look-back: minimum speech plus padding).
+const KEEP_BEFORE_SAMPLES: u64 = 3 * 16_000;
+
+#[derive(Debug)]
+struct OpenUtterance {
+    id: Arc<str>,
+    start: u64,
+    last_partial_end: u64,
+    dropped_ms: u64,
+}
+
+/// Endpointing state for one audio stream.
+pub struct UtteranceTracker {
+    source: Arc<str>,
+    run_id: u64,
+    sequence: u64,
+    vad: Box<dyn SpeechProbability>,
+    endpointer: Endpointer,
+    settings: TrackerSettings,
+    /// Audio kept, starting at stream offset `buf_start`.
+    buf: Vec<f32>,
+    buf_start: u64,
+    /// Offset of the next VAD chunk.
+    vad_pos: u64,
+    clock: StreamClock,
+    open: Option<OpenUtterance>,
+    /// Dropped audio not yet attached to an utterance, milliseconds.
+    pending_dropped_ms: u64,
+    queue: Arc<JobQueue>,
+    metrics: Arc<Metrics>,
+}
+
+impl UtteranceTracker {
+    /// A tracker for `source`; `run_id` makes utterance ids unique across restarts.
+    pub fn new(
+        source: &str,
+        run_id: u64,
+        vad: Box<dyn SpeechProbability>,
+        settings: TrackerSettings,
+        queue: Arc<JobQueue>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            source: source.into(),
+            run_id,
+            sequence: 0,
+            vad,
+            endpointer: Endpointer::new(settings.endpoint.clone()),
+            settings,
+            buf: Vec::new(),
+            buf_start: 0,
+            vad_pos: 0,
+            clock: StreamClock::start(),
+            open: None,
+            pending_dropped_ms: 0,
+            queue,
+            metrics,
+        }
+    }
+
+    /// Stream offset one past the last sample received.
+    pub fn stream_end(&self) -> u64 {
+        self.buf_start + self.buf.len() as u64
+    }
+
+    /// Takes one block: fills overrun gaps with silence, sheds load when the backlog is too
+    /// large, runs the VAD on every complete chunk, and queues partials and finals.
+    pub fn push_block(&mut self, block: AudioBlock) -> Result<(), String> {
+        self.metrics
+            .add(Counter::AudioSamplesIn, block.samples.len() as u64);
+        if block.dropped_samples > 0 {
+            self.note_dropped(block.dropped_samples);
+            let fill = block.dropped_samples.min(MAX_GAP_FILL_SAMPLES) as usize;
+            self.buf.extend(std::iter::repeat_n(0.0, fill));
+        }
+        let shedding = self.queue.backlog_samples() > self.settings.max_backlog_samples;
+        if shedding {
+            self.note_dropped(block.samples.len() as u64);
+            self.metrics
+                .add(Counter::DroppedAudioMs, samples_ms(block.samples.len() as u64));
+            self.buf.extend(std::iter::repeat_n(0.0, block.samples.len()));
+        } else {
+            self.buf.extend(
+                block
+                    .samples
+                    .iter()
+                    .map(|&s| if s.is_finite() { s } else { 0.0 }),
+            );
+        }
+        self.clock.observe(self.stream_end());
+        while self.vad_pos + CHUNK_SAMPLES as u64 <= self.stream_end() {
+            let at = (self.vad_pos - self.buf_start) as usize;
+            let probability = self.vad.probability(&self.buf[at..at + CHUNK_SAMPLES])?;
+            self.vad_pos += CHUNK_SAMPLES as u64;
+            for event in self.endpointer.push(probability) {
+                self.handle(event);
+            }
+        }
+        self.maybe_offer_partial();
+        self.trim();
+        Ok(())
+    }
+
+    /// Ends the stream: an open utterance becomes a final.
+    pub fn finish(&mut self) {
+        for event in self.endpointer.finish() {
+            self.handle(event);
+        }
+    }
+
+    fn note_dropped(&mut self, samples: u64) {
+        let ms = samples_ms(samples);
+        match &mut self.open {
+            Some(open) => open.dropped_ms += ms,
+            None => self.pending_dropped_ms += ms,
+        }
+    }
+
+    fn handle(&mut self, event: VadEvent) {
+        match event {
+            VadEvent::Start { start_sample } => {
+                self.sequence += 1;
+                let id = format!("{}-{}-{}", self.source, self.run_id, self.sequence);
+                let start = start_sample.max(self.buf_start);
+                self.open = Some(OpenUtterance {
+                    id: id.into(),
+                    start,
+                    last_partial_end: start,
+                    dropped_ms: std::mem::take(&mut self.pending_dropped_ms),
+                });
+            }
+            VadEvent::End {
+                start_sample,
+                end_sample,
+                split,
+            } => {
+                let Some(open) = self.open.take() else {
+                    return;
+                };
+                let start = start_sample.max(open.start).max(self.buf_start);
+                let end = end_sample.min(self.stream_end()).max(start);
+                let speech_end = if split {
+                    end
+                } else {
+                    end.saturating_sub(self.settings.speech_pad_samples).max(start)
+                };
+                let mut job = self.job(&open, start, end, true);
+                job.speech_end = self.clock.instant_of(speech_end);
+                self.queue.push_final(job);
+            }
+        }
+    }
+
+    fn maybe_offer_partial(&mut self) {
+        let interval = self.settings.partial_interval_samples;
+        let Some(open) = &self.open else {
+            return;
+        };
+        let end = self.vad_pos;
+        if interval == 0 || end < open.last_partial_end + interval {
+            return;
+        }
+        let job = self.job(open, open.start, end, false);
+        if let Some(open) = &mut self.open {
+            open.last_partial_end = end;
+        }
+        self.queue.offer_partial(job);
+    }
+
+    fn job(&self, open: &OpenUtterance, start: u64, end: u64, is_final: bool) -> Job {
+        let from = (start - self.buf_start) as usize;
+        let to = (end - self.buf_start) as usize;
+        Job {
+            source: self.source.clone(),
+            utterance_id: open.id.clone(),
+            is_final,
+            audio: self.buf[from..to].into(),
+            start_offset: start,
+            end_offset: end,
+            start_wall: self.clock.wall_of(start),
+            end_wall: self.clock.wall_of(end),
+            speech_end: self.clock.instant_of(end),
+            dropped_audio_ms: open.dropped_ms,
+        }
+    }
+
+    /// Drops audio nobody can need any more.
+    fn trim(&mut self) {
+        let keep_from = match &self.open {
+            Some(open) => open.start,
+            None => self.vad_pos.saturating_sub(KEEP_BEFORE_SAMPLES),
+        }
+        .min(self.vad_pos);
+        let excess = keep_from.saturating_sub(self.buf_start);
+        if excess >= 16_000 {
+            self.buf.drain(..excess as usize);
+            self.buf_start += excess;
+        }
+    }
+}
+
+/// Milliseconds of `samples` at 16 kHz, rounded up.
+fn samples_ms(samples: u64) -> u64 {
+    samples_to_duration(samples).as_millis() as u64 + u64::from(samples % 16 != 0)
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Streaming benchmark for `perceptd run` (tiny.en): latency from end of speech to the final's
+publish, and CPU use while idle.
+
+Usage: bench_stream.py --perceptd PATH [--models-dir DIR] [--port 1883] [--out JSON]
+
+1. Latency: the 12 test sentences (tests/speech/sentences.txt, spoken by espeak-ng) with 1.5 s of
+   silence between them, streamed in real time from a WAV file source; a mosquitto_sub collects
+   the finals; `latency_ms` of each final (end of speech -> handed to the MQTT client) gives
+   p50/p95. Repeated --rounds times (default 2) for more samples.
+2. Idle CPU: 60 s of digital silence streamed in real time; CPU time of the perceptd process
+   (utime+stime from /proc) between t=20 s and t=55 s, as a percentage of one core.
+
+Needs: espeak-ng, sox, mosquitto_sub, a broker on 127.0.0.1:PORT, installed models.
+Stdlib only.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def sh(*args):
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def speech_wav(tmp):
+    """All test sentences with 1.5 s gaps, 16 kHz mono."""
+    sentences = [l.strip() for l in (REPO / "tests/speech/sentences.txt").read_text().splitlines() if l.strip()]
+    parts = []
+    sh("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(tmp / "gap.wav"), "trim", "0", "1.5")
+    for i, text in enumerate(sentences):
+        raw, wav = tmp / f"r{i}.wav", tmp / f"s{i}.wav"
+        sh("espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text)
+        sh("sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(wav))
+        parts += [str(tmp / "gap.wav"), str(wav)]
+    parts.append(str(tmp / "gap.wav"))
+    out = tmp / "speech.wav"
+    sh("sox", *parts, str(out))
+    return out, len(sentences)
+
+
+def config(path, prefix, port, wav):
+    path.write_text(f"""
+device = "bench"
+[mqtt]
+url = "mqtt://127.0.0.1:{port}"
+topic_prefix = "{prefix}"
+[log]
+stats_interval_secs = 0
+[speech]
+threads = 2
+[[source]]
+kind = "file"
+name = "clip"
+path = "{wav}"
+realtime = true
+""")
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def run_daemon(args, conf, during=None):
+    env = dict(os.environ)
+    cmd = [args.perceptd, "run", "--config", str(conf)]
+    if args.models_dir:
+        cmd += ["--models-dir", args.models_dir]
+    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
+    result = during(proc) if during else None
+    proc.wait(timeout=600)
+    if proc.returncode != 0:
+        sys.exit(f"perceptd exited with {proc.returncode}")
+    return result
+
+
+def latency(args, tmp, wav, expected):
+    latencies = []
+    for r in range(args.rounds):
+        prefix = f"bench-{os.getpid()}-{r}"
+        sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(args.port), "-t",
+                                f"{prefix}/bench/audio/clip/transcript", "-q", "1"],
+                               stdout=subprocess.PIPE, text=True)
+        finals = []
+        reader = threading.Thread(target=lambda: [finals.append(json.loads(l)) for l in sub.stdout], daemon=True)
+        reader.start()
+        time.sleep(0.5)
+        conf = tmp / f"lat{r}.toml"
+        config(conf, prefix, args.port, wav)
+        run_daemon(args, conf)
+        time.sleep(1)
+        sub.terminate()
+        reader.join(timeout=2)
+        print(f"round {r}: {len(finals)} finals (expected {expected}): "
+              + ", ".join(str(f["latency_ms"]) for f in finals), file=sys.stderr)
+        latencies += [f["latency_ms"] for f in finals]
+    latencies.sort()
+    q = lambda p: latencies[min(len(latencies) - 1, round(p * (len(latencies) - 1)))]
+    return {"finals": len(latencies), "p50_ms": q(0.5), "p95_ms": q(0.95), "max_ms": latencies[-1],
+            "mean_ms": round(statistics.mean(latencies))}
+
+
+def idle_cpu(args, tmp):
+    silence = tmp / "silence.wav"
+    sh("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(silence), "trim", "0", "60")
+    conf = tmp / "idle.toml"
+    config(conf, f"bench-idle-{os.getpid()}", args.port, silence)
+
+    def measure(proc):
+        time.sleep(20)
+        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(35)
+        c1, t1 = cpu_seconds(proc.pid), time.monotonic()
+        return {"cpu_percent_of_one_core": round(100 * (c1 - c0) / (t1 - t0), 2), "window_s": round(t1 - t0, 1)}
+
+    return run_daemon(args, conf, measure)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--perceptd", required=True)
+    ap.add_argument("--models-dir")
+    ap.add_argument("--port", type=int, default=1883)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        wav, n = speech_wav(tmp)
+        result = {"latency": latency(args, tmp, wav, n), "idle": idle_cpu(args, tmp)}
+    print(json.dumps(result, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+//! Every config in configs/ passes `perceptd config check`; broken configs fail with every
+//! problem and its key path, on stderr, without a panic.
+
+mod common;
+
+use common::{perceptd, repo_root, scratch_dir, stderr, stdout};
+
+#[test]
+fn every_file_in_configs_passes_config_check() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo_root().join("configs")).expect("read configs/") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let out = perceptd().arg("config").arg("check").arg(&path).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            path.display(),
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains(": ok"), "{}", stdout(&out));
+        checked += 1;
+    }
+    assert!(checked >= 2, "expected demo.toml and example-full.toml, checked {checked}");
+}
+
+#[test]
+fn config_check_lists_every_problem_with_its_key_path() {
+    let dir = scratch_dir("config_check_problems");
+    let path = dir.join("bad.toml");
+    std::fs::write(
+        &path,
+        r#"
+device = "shelf/1"
+[mqtt]
+url = "mqtts://broker.local"
+keep_alive_secs = 1
+[speech]
+model = "large-v9"
+[vad]
+threshold = 2.0
+[[source]]
+kind = "stdin"
+format = "s8"
+sample_rate = 16000
+"#,
+    )
+    .unwrap();
+    let out = perceptd().arg("config").arg("check").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for key in [
+        "device:",
+        "mqtt.url:",
+        "mqtt.keep_alive_secs:",
+        "speech.model:",
+        "vad.threshold:",
+        "source[0].format:",
+    ] {
+        assert!(err.contains(key), "missing {key} in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn an_unknown_key_is_one_clear_error_line() {
+    let dir = scratch_dir("config_check_unknown");
+    let path = dir.join("typo.toml");
+    std::fs::write(&path, "[speech]\npartial_interval = 500\n").unwrap();
+    let out = perceptd().arg("config").arg("check").arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("partial_interval"), "{err}");
+}
+
+#[test]
+fn a_missing_config_file_is_one_clear_error_line() {
+    let out = perceptd()
+        .args(["run", "--config", "/no/such/perceptd.toml"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("/no/such/perceptd.toml"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
