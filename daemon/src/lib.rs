@@ -9,4 +9,5 @@ pub mod cli;
 pub mod commands;
 pub mod health;
 pub mod logging;
+pub mod publish;
 pub mod shutdown;
