@@ -5,7 +5,7 @@
 /// Installs the global subscriber once.
 pub fn init(verbose: bool) {
     let default = if verbose {
-        "info,rumqttd=warn,rumqttc=warn"
+        "info,rumqttd=off,rumqttc=warn"
     } else {
         "warn"
     };

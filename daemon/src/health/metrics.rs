@@ -31,7 +31,8 @@ pub enum Counter {
     MqttDisconnects,
     /// Messages handed to the MQTT client.
     MqttPublished,
-    /// Messages dropped because the offline queue was full.
+    /// Messages the MQTT publisher dropped: offline queue full (oldest dropped), QoS 0 while
+    /// disconnected or lost with a connection, oversized or unpublishable, or unsent at shutdown.
     MqttDropped,
 }
 

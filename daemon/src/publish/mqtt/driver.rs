@@ -1,0 +1,610 @@
+//! The task that owns the rumqttc `AsyncClient` + `EventLoop`: connects with backoff, announces
+//! availability after every ConnAck, keeps QoS 1 messages across outages, and flushes on shutdown.
+//!
+//! What rumqttc does and does not do, and what the driver adds:
+//! * rumqttc reconnects as soon as `poll` is called again after an error, with no delay: the driver
+//!   waits [`Backoff::next_delay`] (interruptible by shutdown) after every failure or loss.
+//! * After an error rumqttc moves unacknowledged publishes and the requests still in its channel into
+//!   `EventLoop::pending`, but on a ConnAck with `session_present = false` (always the case with our
+//!   clean session) it clears `pending`: those messages would be lost. The driver tracks every handed
+//!   QoS 1 message until its PubAck (module `inflight`), clears rumqttc's `pending` and state itself
+//!   after a loss, and re-sends the unacknowledged messages after the next ConnAck. A message whose
+//!   PubAck was lost arrives twice (at-least-once); none is lost while it is queued.
+//! * rumqttc's request channel is bounded ([`CLIENT_WINDOW`]) and the driver never has more than
+//!   that many messages handed and unfinished, so `AsyncClient::try_publish` never finds it full and
+//!   nothing in rumqttc grows without bound; the backlog lives in the bounded outbox
+//!   (`offline_queue_max`).
+//! * `EventLoop::poll` is never cancelled mid-flight while connected: the same pinned future is
+//!   polled across hand-offs, so a partially written packet cannot be lost by a `select!`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{
+    AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, MqttState,
+    Outgoing, QoS,
+};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::backoff::Backoff;
+use super::config::{BrokerAddr, MqttConfig, device_name_problem};
+use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost, Dropped};
+use super::inflight::InFlight;
+use super::outbox::Outbox;
+use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
+use crate::health::{Counter, Metrics};
+use crate::publish::{Message, MessageKind, Qos, start_embedded_broker};
+use crate::shutdown::Shutdown;
+
+/// Most messages handed to rumqttc and not yet finished (written for QoS 0, acknowledged for QoS 1);
+/// also the capacity of rumqttc's request channel and its in-flight limit.
+pub const CLIENT_WINDOW: usize = 64;
+/// Longest wait at shutdown for the PubAcks of everything handed to the client.
+pub const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Longest wait for the DISCONNECT packet to be written after the flush.
+pub const DISCONNECT_TIMEOUT: Duration = Duration::from_millis(500);
+/// A connection must stay up this long for the backoff to start over at its minimum after it
+/// breaks; a broker that accepts and then drops us at once still sees growing delays.
+pub const STABLE_CONNECTION: Duration = Duration::from_secs(10);
+/// Bytes a PUBLISH needs beyond its payload at most: fixed header (5), topic length (2) and topic
+/// (65535), packet id (2).
+pub const PUBLISH_OVERHEAD_BYTES: usize = 5 + 2 + 65_535 + 2;
+/// Largest packet accepted from the broker (we subscribe to nothing: acks and pings only).
+const MAX_INCOMING_PACKET_BYTES: usize = 64 * 1024;
+
+/// Availability payloads on `{topic_prefix}/{device}/status`.
+const ONLINE: &str = "online";
+const OFFLINE: &str = "offline";
+
+/// Owns the MQTT connection; run it with [`MqttDriver::run`] on a tokio runtime.
+pub struct MqttDriver {
+    target: Target,
+    options: Options,
+    rx: mpsc::Receiver<Message>,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for MqttDriver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttDriver")
+            .field("client_id", &self.options.client_id)
+            .field("status_topic", &self.options.status_topic)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where to connect.
+enum Target {
+    Broker(BrokerAddr),
+    /// The embedded broker, started on first use.
+    Embedded,
+    /// The URL did not parse; the reason.
+    Invalid(String),
+}
+
+/// Everything from the config the connection needs.
+struct Options {
+    client_id: String,
+    status_topic: String,
+    keep_alive: Duration,
+    credentials: Option<(String, String)>,
+    max_outgoing_packet_bytes: usize,
+    offline_queue_max: usize,
+    reconnect_min: Duration,
+    reconnect_max: Duration,
+}
+
+impl MqttPublisher {
+    /// A publisher handle and the driver that sends for it. `cfg` should have passed
+    /// [`MqttConfig::validate`] and `device` must be one topic level (see
+    /// [`device_name_problem`]); a bad URL is not a panic but a driver that logs an error and
+    /// drops what it is given. `url` unset means the embedded broker
+    /// ([`start_embedded_broker`]), started when the driver runs.
+    pub fn new(
+        cfg: &MqttConfig,
+        device: &str,
+        metrics: Arc<Metrics>,
+    ) -> (MqttPublisher, MqttDriver) {
+        if let Some(problem) = device_name_problem(device) {
+            tracing::error!("mqtt: device name {device:?} is not usable in topics: {problem}");
+        }
+        let (tx, rx) = mpsc::channel(HANDOFF_CAPACITY);
+        let target = match &cfg.url {
+            None => Target::Embedded,
+            Some(url) => match BrokerAddr::parse(url) {
+                Ok(addr) => Target::Broker(addr),
+                Err(e) => Target::Invalid(format!("mqtt.url {url:?}: {e}")),
+            },
+        };
+        let options = Options {
+            client_id: cfg.client_id_for(device),
+            status_topic: cfg.status_topic_for(device),
+            keep_alive: Duration::from_secs(cfg.keep_alive_secs.clamp(5, u64::from(u16::MAX))),
+            credentials: cfg
+                .username
+                .clone()
+                .map(|user| (user, cfg.password.clone().unwrap_or_default())),
+            max_outgoing_packet_bytes: cfg.max_payload_bytes.saturating_add(PUBLISH_OVERHEAD_BYTES),
+            offline_queue_max: cfg.offline_queue_max,
+            reconnect_min: Duration::from_millis(cfg.reconnect_min_ms.max(10)),
+            reconnect_max: Duration::from_millis(cfg.reconnect_max_ms),
+        };
+        let publisher = MqttPublisher {
+            tx,
+            max_payload_bytes: cfg.max_payload_bytes,
+            metrics: metrics.clone(),
+        };
+        let driver = MqttDriver {
+            target,
+            options,
+            rx,
+            metrics,
+        };
+        (publisher, driver)
+    }
+}
+
+impl MqttDriver {
+    /// Runs until `shutdown` fires, then publishes `offline` (retained, QoS 1), waits at most
+    /// [`FLUSH_TIMEOUT`] for every QoS 1 message handed to the client to be acknowledged, sends
+    /// DISCONNECT and returns. Messages still unsent are counted in `mqtt_dropped`.
+    pub async fn run(self, shutdown: Shutdown) {
+        let span = tracing::info_span!("publish", client_id = %self.options.client_id);
+        self.run_inner(shutdown).instrument(span).await;
+    }
+
+    async fn run_inner(self, shutdown: Shutdown) {
+        let MqttDriver {
+            target,
+            options,
+            rx,
+            metrics,
+        } = self;
+        let mut queues = Queues {
+            rx,
+            rx_open: true,
+            outbox: Outbox::new(options.offline_queue_max),
+            inflight: InFlight::default(),
+            metrics,
+        };
+        let addr = match resolve(target).await {
+            Ok(addr) => addr,
+            Err(reason) => {
+                tracing::error!("mqtt publisher cannot connect: {reason}; messages are dropped");
+                wait_offline(None, &mut queues, &shutdown).await;
+                queues.drop_unsent("the broker address is unusable");
+                return;
+            }
+        };
+        let broker = addr.to_string();
+        let (client, mut eventloop) =
+            AsyncClient::new(mqtt_options(&options, &addr), CLIENT_WINDOW);
+        let mut backoff = Backoff::with_entropy(options.reconnect_min, options.reconnect_max);
+        let mut consecutive_failures = 0u64;
+
+        loop {
+            ConnectAttempt {
+                broker: &broker,
+                consecutive: consecutive_failures + 1,
+            }
+            .emit(&queues.metrics);
+            match connect(&mut eventloop, &mut queues, &shutdown).await {
+                ConnectOutcome::Shutdown => {
+                    queues.drop_unsent("not connected at shutdown");
+                    return;
+                }
+                ConnectOutcome::Failed(error) => {
+                    consecutive_failures += 1;
+                    let retry_in = backoff.next_delay();
+                    ConnectFailed {
+                        broker: &broker,
+                        consecutive: consecutive_failures,
+                        reason: &error,
+                        retry_in,
+                    }
+                    .emit();
+                    if wait_offline(Some(retry_in), &mut queues, &shutdown).await {
+                        queues.drop_unsent("not connected at shutdown");
+                        return;
+                    }
+                    continue;
+                }
+                ConnectOutcome::Connected => {}
+            }
+            let connected_at = Instant::now();
+            Connected {
+                broker: &broker,
+                failed_attempts: consecutive_failures,
+                queued: queues.outbox.len(),
+            }
+            .emit(&queues.metrics);
+            consecutive_failures = 0;
+            queues.hand(&client, status(&options.status_topic, ONLINE), false);
+
+            match serve(&client, &mut eventloop, &mut queues, &shutdown, &options).await {
+                ServeOutcome::Finished => {
+                    queues.drop_unsent("not acknowledged before the shutdown deadline");
+                    return;
+                }
+                ServeOutcome::Lost(error) => {
+                    let requeued = queues.connection_lost(&mut eventloop);
+                    if connected_at.elapsed() >= STABLE_CONNECTION {
+                        backoff.reset();
+                    }
+                    let retry_in = backoff.next_delay();
+                    ConnectionLost {
+                        broker: &broker,
+                        reason: &error,
+                        requeued,
+                        retry_in,
+                    }
+                    .emit(&queues.metrics);
+                    if wait_offline(Some(retry_in), &mut queues, &shutdown).await {
+                        queues.drop_unsent("not connected at shutdown");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The broker address for `target`, starting the embedded broker if needed.
+async fn resolve(target: Target) -> Result<BrokerAddr, String> {
+    match target {
+        Target::Broker(addr) => Ok(addr),
+        Target::Invalid(reason) => Err(reason),
+        Target::Embedded => match tokio::task::spawn_blocking(start_embedded_broker).await {
+            Ok(Ok(addr)) => Ok(BrokerAddr {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            }),
+            Ok(Err(e)) => Err(format!("embedded broker: {e}")),
+            Err(e) => Err(format!("embedded broker start-up task failed: {e}")),
+        },
+    }
+}
+
+fn mqtt_options(options: &Options, addr: &BrokerAddr) -> MqttOptions {
+    let mut mqtt = MqttOptions::new(options.client_id.clone(), addr.host.clone(), addr.port);
+    mqtt.set_keep_alive(options.keep_alive)
+        // Clean session: redelivery is ours (see the module docs); a persistent session would make
+        // rumqttc replay its `pending` too and the broker keep state for us across restarts.
+        .set_clean_session(true)
+        .set_last_will(LastWill::new(
+            options.status_topic.clone(),
+            OFFLINE,
+            QoS::AtLeastOnce,
+            true,
+        ))
+        .set_max_packet_size(MAX_INCOMING_PACKET_BYTES, options.max_outgoing_packet_bytes)
+        // The window never exceeds this, so rumqttc's own in-flight limit never holds requests back.
+        .set_inflight(CLIENT_WINDOW as u16);
+    if let Some((user, password)) = &options.credentials {
+        mqtt.set_credentials(user.clone(), password.clone());
+    }
+    mqtt
+}
+
+/// A retained QoS 1 availability message.
+fn status(topic: &str, payload: &str) -> Message {
+    Message {
+        topic: topic.to_owned(),
+        payload: payload.as_bytes().to_vec(),
+        qos: Qos::AtLeastOnce,
+        retain: true,
+        kind: MessageKind::Status,
+    }
+}
+
+fn to_rumqttc(qos: Qos) -> QoS {
+    match qos {
+        Qos::AtMostOnce => QoS::AtMostOnce,
+        Qos::AtLeastOnce => QoS::AtLeastOnce,
+    }
+}
+
+/// The driver's message state, apart from the connection.
+struct Queues {
+    rx: mpsc::Receiver<Message>,
+    rx_open: bool,
+    outbox: Outbox,
+    inflight: InFlight,
+    metrics: Arc<Metrics>,
+}
+
+impl Queues {
+    /// A message from a stage while there is no connection: QoS 1 waits, QoS 0 is dropped.
+    fn accept_offline(&mut self, msg: Option<Message>) {
+        let Some(msg) = msg else {
+            self.rx_open = false;
+            return;
+        };
+        if msg.qos == Qos::AtMostOnce {
+            Dropped {
+                count: 1,
+                why: "QoS 0 message while disconnected",
+            }
+            .emit(&self.metrics);
+        } else if self.outbox.push_back(msg).is_some() {
+            Dropped {
+                count: 1,
+                why: "offline queue full; the oldest message was dropped",
+            }
+            .emit(&self.metrics);
+        }
+    }
+
+    /// A message from a stage while connected: queued behind anything older.
+    fn accept_connected(&mut self, msg: Option<Message>) {
+        let Some(msg) = msg else {
+            self.rx_open = false;
+            return;
+        };
+        if let Some(dropped) = self.outbox.push_back(msg) {
+            Dropped {
+                count: 1,
+                why: if dropped.qos == Qos::AtMostOnce {
+                    "queue full; a QoS 0 message was dropped"
+                } else {
+                    "queue full; the oldest message was dropped"
+                },
+            }
+            .emit(&self.metrics);
+        }
+    }
+
+    /// Stops accepting messages and queues those already accepted.
+    fn close_and_drain(&mut self) {
+        self.rx.close();
+        while let Ok(msg) = self.rx.try_recv() {
+            self.accept_connected(Some(msg));
+        }
+        self.rx_open = false;
+    }
+
+    /// Hands one message to the client; `requeue` says whether to send it again after a loss.
+    fn hand(&mut self, client: &AsyncClient, msg: Message, requeue: bool) {
+        match client.try_publish(
+            msg.topic.clone(),
+            to_rumqttc(msg.qos),
+            msg.retain,
+            msg.payload.clone(),
+        ) {
+            Ok(()) => {
+                self.metrics.incr(Counter::MqttPublished);
+                self.inflight.handed(msg, requeue);
+            }
+            Err(e) => {
+                // Not expected: topics are checked in try_publish and the window keeps the
+                // channel from filling up.
+                tracing::error!(topic = msg.topic, "mqtt client refused a message: {e}");
+                Dropped {
+                    count: 1,
+                    why: "refused by the MQTT client",
+                }
+                .emit(&self.metrics);
+            }
+        }
+    }
+
+    /// Hands queued messages while the window has room.
+    fn fill_window(&mut self, client: &AsyncClient) {
+        while self.inflight.len() < CLIENT_WINDOW {
+            let Some(msg) = self.outbox.pop_front() else {
+                break;
+            };
+            self.hand(client, msg, true);
+        }
+    }
+
+    /// Books an event from the event loop.
+    fn on_event(&mut self, event: &Event) {
+        match event {
+            Event::Outgoing(Outgoing::Publish(pkid)) => {
+                let in_order = self.inflight.written(*pkid);
+                if !in_order {
+                    tracing::warn!(
+                        pkid,
+                        "mqtt: written publish does not match the hand-off order"
+                    );
+                }
+            }
+            Event::Incoming(Incoming::PubAck(ack)) => {
+                let finished = self.inflight.acked(ack.pkid);
+                if finished.is_none() {
+                    tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After a broken connection: empties rumqttc's `pending` (we re-send from our own records)
+    /// and replaces its `MqttState`, which `clean()` leaves with buffered events of the dead
+    /// connection (an `Outgoing::Publish` whose write failed would otherwise be reported after the
+    /// next ConnAck) and possibly a stuck pkid collision; then requeues unacknowledged QoS 1
+    /// messages in front of newer ones. Returns how many were requeued.
+    fn connection_lost(&mut self, eventloop: &mut EventLoop) -> usize {
+        eventloop.pending.clear();
+        eventloop.state = MqttState::new(CLIENT_WINDOW as u16, false);
+        let leftovers = self.inflight.take_leftovers();
+        let requeued = leftovers.requeue.len();
+        let overflow = self.outbox.requeue_front(leftovers.requeue);
+        Dropped {
+            count: leftovers.lost_at_most_once + self.outbox.drop_at_most_once(),
+            why: "QoS 0 messages lost with the connection",
+        }
+        .emit(&self.metrics);
+        Dropped {
+            count: overflow,
+            why: "offline queue full; the oldest messages were dropped",
+        }
+        .emit(&self.metrics);
+        requeued
+    }
+
+    /// At the end: counts what was never confirmed as delivered.
+    fn drop_unsent(&mut self, why: &'static str) {
+        self.close_and_drain();
+        let leftovers = self.inflight.take_leftovers();
+        Dropped {
+            count: self.outbox.len() + leftovers.requeue.len() + leftovers.lost_at_most_once,
+            why,
+        }
+        .emit_warn(&self.metrics);
+    }
+}
+
+enum ConnectOutcome {
+    Connected,
+    Failed(ConnectionError),
+    Shutdown,
+}
+
+/// One connection attempt (TCP + CONNECT/ConnAck), accepting messages meanwhile.
+async fn connect(
+    eventloop: &mut EventLoop,
+    queues: &mut Queues,
+    shutdown: &Shutdown,
+) -> ConnectOutcome {
+    let poll = eventloop.poll();
+    tokio::pin!(poll);
+    loop {
+        tokio::select! {
+            result = &mut poll => {
+                return match result {
+                    // With no network, poll's only success is the ConnAck.
+                    Ok(_) => ConnectOutcome::Connected,
+                    Err(e) => ConnectOutcome::Failed(e),
+                };
+            }
+            msg = queues.rx.recv(), if queues.rx_open => queues.accept_offline(msg),
+            _ = shutdown.wait() => return ConnectOutcome::Shutdown,
+        }
+    }
+}
+
+/// Waits `delay` (forever when `None`) or until shutdown, accepting messages meanwhile; returns
+/// true on shutdown.
+async fn wait_offline(delay: Option<Duration>, queues: &mut Queues, shutdown: &Shutdown) -> bool {
+    let sleep = sleep_or_forever(delay.map(|d| Instant::now() + d));
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            _ = &mut sleep => return false,
+            _ = shutdown.wait() => return true,
+            msg = queues.rx.recv(), if queues.rx_open => queues.accept_offline(msg),
+        }
+    }
+}
+
+async fn sleep_or_forever(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+enum ServeOutcome {
+    /// Shutdown handled (flushed or timed out) and DISCONNECT sent.
+    Finished,
+    /// The connection broke.
+    Lost(ConnectionError),
+}
+
+enum Step {
+    Event(Result<Event, ConnectionError>),
+    Flushed,
+    FlushTimedOut,
+}
+
+/// Runs one established connection until it breaks or shutdown has been handled.
+async fn serve(
+    client: &AsyncClient,
+    eventloop: &mut EventLoop,
+    queues: &mut Queues,
+    shutdown: &Shutdown,
+    options: &Options,
+) -> ServeOutcome {
+    let mut flush_deadline: Option<Instant> = None;
+    let mut offline_handed = false;
+    loop {
+        let step = {
+            // One poll future, kept across hand-offs: it is only dropped once it has finished.
+            let poll = eventloop.poll();
+            tokio::pin!(poll);
+            loop {
+                queues.fill_window(client);
+                if flush_deadline.is_some() {
+                    if !offline_handed
+                        && queues.outbox.is_empty()
+                        && queues.inflight.len() < CLIENT_WINDOW
+                    {
+                        queues.hand(client, status(&options.status_topic, OFFLINE), false);
+                        offline_handed = true;
+                    }
+                    if offline_handed && queues.inflight.is_empty() {
+                        break Step::Flushed;
+                    }
+                }
+                tokio::select! {
+                    result = &mut poll => break Step::Event(result),
+                    msg = queues.rx.recv(), if queues.rx_open => queues.accept_connected(msg),
+                    _ = shutdown.wait(), if flush_deadline.is_none() => {
+                        flush_deadline = Some(Instant::now() + FLUSH_TIMEOUT);
+                        queues.close_and_drain();
+                    }
+                    _ = sleep_or_forever(flush_deadline), if flush_deadline.is_some() => {
+                        break Step::FlushTimedOut;
+                    }
+                }
+            }
+        };
+        match step {
+            Step::Event(Ok(event)) => queues.on_event(&event),
+            Step::Event(Err(error)) if flush_deadline.is_some() => {
+                tracing::warn!("mqtt connection lost while flushing at shutdown: {error}");
+                return ServeOutcome::Finished;
+            }
+            Step::Event(Err(error)) => return ServeOutcome::Lost(error),
+            Step::Flushed => {
+                tracing::info!("mqtt flushed; disconnecting");
+                disconnect(client, eventloop).await;
+                return ServeOutcome::Finished;
+            }
+            Step::FlushTimedOut => {
+                tracing::warn!(
+                    unacknowledged = queues.inflight.len(),
+                    queued = queues.outbox.len(),
+                    "mqtt flush at shutdown timed out after {FLUSH_TIMEOUT:?}; disconnecting"
+                );
+                disconnect(client, eventloop).await;
+                return ServeOutcome::Finished;
+            }
+        }
+    }
+}
+
+/// Sends DISCONNECT (so the broker discards our will) and waits, bounded, until it is written.
+async fn disconnect(client: &AsyncClient, eventloop: &mut EventLoop) {
+    if client.try_disconnect().is_err() {
+        return;
+    }
+    let written = async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Outgoing(Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    };
+    if tokio::time::timeout(DISCONNECT_TIMEOUT, written)
+        .await
+        .is_err()
+    {
+        tracing::debug!("mqtt DISCONNECT not written within {DISCONNECT_TIMEOUT:?}");
+    }
+}

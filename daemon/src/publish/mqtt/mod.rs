@@ -1,0 +1,21 @@
+//! MQTT publishing with rumqttc: [`MqttPublisher`] (the handle stages call) and [`MqttDriver`] (the
+//! task that owns the connection, reconnects with [`backoff`], announces availability on
+//! `{topic_prefix}/{device}/status`, and keeps QoS 1 messages across outages).
+//!
+//! ```text
+//! stage threads --try_publish--> [hand-off channel, HANDOFF_CAPACITY]
+//!     --> driver: [outbox, offline_queue_max] --window of CLIENT_WINDOW--> rumqttc --> broker
+//! ```
+
+pub mod backoff;
+pub mod config;
+pub mod driver;
+mod events;
+mod inflight;
+mod outbox;
+pub mod publisher;
+
+pub use backoff::Backoff;
+pub use config::{BrokerAddr, BrokerUrlError, MqttConfig, device_name_problem};
+pub use driver::MqttDriver;
+pub use publisher::MqttPublisher;
