@@ -72,7 +72,9 @@ impl Shutdown {
 
 /// Locks a mutex whose data (a bool) is valid even if a holder panicked.
 fn lock(mutex: &Mutex<bool>) -> std::sync::MutexGuard<'_, bool> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
