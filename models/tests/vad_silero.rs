@@ -318,3 +318,17 @@ fn loading_a_missing_or_corrupted_model_names_the_file() {
         "{err}"
     );
 }
+
+#[test]
+fn the_model_is_shareable_and_a_session_can_move_to_another_thread() {
+    fn shareable<T: Send + Sync>() {}
+    fn movable<T: Send>() {}
+    shareable::<SileroVad>();
+    movable::<VadSession>();
+    movable::<Endpointer>();
+    let mut session = model().session().unwrap();
+    let p = std::thread::spawn(move || session.process_chunk(&[0.0; CHUNK_SAMPLES]).unwrap())
+        .join()
+        .unwrap();
+    assert!(p < 0.1, "{p}");
+}
