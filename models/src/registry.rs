@@ -11,6 +11,15 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+/// What kind of model a [`KnownModel`] is, so a command can reject the wrong kind by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelFamily {
+    /// Whisper speech recognition ([`crate::whisper`]).
+    Whisper,
+    /// Silero voice activity detection ([`crate::vad`]).
+    SileroVad,
+}
+
 /// A model perceptd can fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KnownModel {
@@ -20,6 +29,8 @@ pub struct KnownModel {
     pub dir_name: &'static str,
     /// Whether `models fetch` installs it without `--with`.
     pub default: bool,
+    /// What kind of model it is.
+    pub family: ModelFamily,
     /// What it is, for `models list`.
     pub description: &'static str,
 }
@@ -30,13 +41,22 @@ pub const KNOWN_MODELS: &[KnownModel] = &[
         name: "tiny.en",
         dir_name: "whisper-tiny.en",
         default: true,
+        family: ModelFamily::Whisper,
         description: "Whisper tiny.en (English), real weights converted from CTranslate2 fp16 to f32 ONNX",
     },
     KnownModel {
         name: "base",
         dir_name: "whisper-base",
         default: false,
+        family: ModelFamily::Whisper,
         description: "Whisper base (multilingual), real weights converted from CTranslate2 fp16 to f32 ONNX",
+    },
+    KnownModel {
+        name: "silero-vad",
+        dir_name: "silero-vad",
+        default: true,
+        family: ModelFamily::SileroVad,
+        description: "Silero VAD v6 (16 kHz voice activity), the upstream ONNX export without If nodes",
     },
 ];
 
@@ -206,6 +226,33 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_known_model_is_pinned_in_the_fetch_script_with_the_same_dir_and_default() {
+        let script = include_str!("../../scripts/fetch_models.py");
+        let defaults = script
+            .lines()
+            .find(|l| l.starts_with("DEFAULT_MODELS = "))
+            .expect("DEFAULT_MODELS in fetch_models.py");
+        for model in KNOWN_MODELS {
+            let key = format!("\n    \"{}\": {{\n", model.name);
+            let spec = script
+                .find(&key)
+                .map(|i| &script[i + key.len()..])
+                .unwrap_or_else(|| panic!("{} is not in MODELS of fetch_models.py", model.name));
+            let dir = spec
+                .split_once("\"dir\": \"")
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(dir, _)| dir);
+            assert_eq!(dir, Some(model.dir_name), "{}", model.name);
+            assert_eq!(
+                defaults.contains(&format!("\"{}\"", model.name)),
+                model.default,
+                "{} in {defaults}",
+                model.name
+            );
+        }
+    }
 
     #[test]
     fn a_changed_file_is_named_in_the_verification_error() {

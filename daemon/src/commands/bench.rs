@@ -5,6 +5,7 @@
 //! - `decoder_token_at_10` / `_at_100`: one KV-cached decoder step with 10 / 100 positions
 //!   already in the cache (flat when the cache works).
 //! - `transcribe_e2e`: `transcribe` on a clip (mel, encoder, decoding, fallbacks), as RTF.
+//! - `vad_silero_chunk_512`: one Silero VAD call (512 samples = 32 ms) over the clip's chunks.
 //!
 //! Each figure is the median of `--repeat` runs after one warm-up run.
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use percept_dsp::whisper_mel::{N_FRAMES, N_SAMPLES, log_mel_spectrogram};
+use percept_models::vad::{CHUNK_SAMPLES, SileroVad};
 use percept_models::whisper::{TranscribeOptions, Transcriber, WhisperModel};
 use serde::Serialize;
 
@@ -44,6 +46,8 @@ pub struct BenchReport {
     pub rtf: f64,
     /// The transcript, to check the run did real work.
     pub text: String,
+    /// One Silero VAD chunk (512 samples, 32 ms of audio), µs.
+    pub vad_chunk_us: f64,
 }
 
 fn median(mut samples: Vec<Duration>) -> f64 {
@@ -82,6 +86,22 @@ fn decoder_step_ms(
     Ok(median(samples))
 }
 
+/// Median cost of one Silero VAD call in µs: every run feeds the clip's whole chunks to a fresh
+/// session, and the run's time is divided by its chunk count.
+fn vad_chunk_us(models_dir: &std::path::Path, clip: &[f32], repeat: usize) -> Result<f64> {
+    let vad = SileroVad::load_installed(models_dir)?;
+    let chunks = clip.len() / CHUNK_SAMPLES;
+    anyhow::ensure!(chunks > 0, "the clip is shorter than one VAD chunk");
+    let ms = time(repeat, || {
+        let mut session = vad.session()?;
+        for chunk in clip.chunks_exact(CHUNK_SAMPLES) {
+            session.process_chunk(chunk)?;
+        }
+        Ok(())
+    })?;
+    Ok(ms * 1e3 / chunks as f64)
+}
+
 /// Runs the command.
 pub fn run(args: &BenchArgs) -> Result<()> {
     let clip_path = args.clip.to_string_lossy().into_owned();
@@ -116,6 +136,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         Ok(())
     })?;
     let clip_secs = clip.len() as f64 / 16_000.0;
+    let vad_chunk_us = vad_chunk_us(&args.models.resolve(), &clip, args.repeat)?;
     let report = BenchReport {
         model: args.model.clone(),
         threads: args.threads,
@@ -128,6 +149,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         transcribe_ms,
         rtf: transcribe_ms / 1e3 / clip_secs,
         text,
+        vad_chunk_us,
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -162,6 +184,11 @@ fn print_table(r: &BenchReport) {
     println!(
         "| transcribe_e2e ({:.1} s clip) | {:.0} ms, RTF {:.3} |",
         r.clip_secs, r.transcribe_ms, r.rtf
+    );
+    println!(
+        "| vad_silero_chunk_512 (32 ms) | {:.0} µs, RTF {:.4} |",
+        r.vad_chunk_us,
+        r.vad_chunk_us / 32_000.0
     );
     println!("text: {}", r.text);
 }

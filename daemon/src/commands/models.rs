@@ -99,6 +99,7 @@ fn verify(models_dir: &Path) -> Result<()> {
 
 fn list(models_dir: &Path) -> Result<()> {
     println!("models dir: {}", models_dir.display());
+    let name_width = KNOWN_MODELS.iter().map(|m| m.name.len()).max().unwrap_or(0);
     for model in KNOWN_MODELS {
         let dir = models_dir.join(model.dir_name);
         let installed = dir.join("manifest.json").is_file();
@@ -115,7 +116,10 @@ fn list(models_dir: &Path) -> Result<()> {
         } else {
             "not installed".into()
         };
-        println!("{:8} {:14} {}", model.name, state, model.description);
+        println!(
+            "{:name_width$} {:14} {}",
+            model.name, state, model.description
+        );
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use percept_models::registry::{ModelFamily, known_model};
 use percept_models::whisper::{
     EncodeWindow, Task, TranscribeOptions, Transcriber, WhisperModel,
 };
@@ -17,6 +18,11 @@ pub fn load_model(
     name: &str,
     threads: Option<usize>,
 ) -> Result<Arc<WhisperModel>> {
+    if let Some(model) = known_model(name)
+        && model.family != ModelFamily::Whisper
+    {
+        anyhow::bail!("model {name} is not a Whisper model; transcription needs tiny.en or base");
+    }
     let threads = threads.unwrap_or_else(percept_compute::default_threads);
     percept_compute::CpuBackend::new(threads)?;
     let dir = percept_models::registry::installed_model_dir(models_dir, name)?;

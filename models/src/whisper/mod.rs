@@ -12,9 +12,9 @@ pub mod tokenizer;
 pub mod transcribe;
 
 pub use config::WhisperConfig;
-pub use repeats::collapse_repeated_ngrams;
 pub use decode::{DecodeOptions, DecodingResult, Task};
 pub use model::{CrossKv, DecoderSession, WhisperError, WhisperModel};
+pub use repeats::collapse_repeated_ngrams;
 pub use tokenizer::Tokenizer;
 pub use transcribe::{EncodeWindow, Segment, TranscribeOptions, Transcriber, Transcript};
 

@@ -84,7 +84,10 @@ mod tests {
     #[test]
     fn ordinary_sentences_are_left_alone() {
         let input = "The quick brown fox, the quick one, jumps over the lazy dog.";
-        assert_eq!(collapse_repeated_ngrams(input, 2), (input.to_string(), false));
+        assert_eq!(
+            collapse_repeated_ngrams(input, 2),
+            (input.to_string(), false)
+        );
         assert_eq!(
             collapse_repeated_ngrams("very very good", 2),
             ("very very good".to_string(), false)

@@ -163,7 +163,14 @@ impl Transcriber {
         while seek < content_frames {
             let segment_size = N_FRAMES.min(content_frames - seek);
             let frames = options.window.frames_for(segment_size);
-            let window = window_of(&mel.data, mel.n_frames, config.n_mels, seek, segment_size, frames);
+            let window = window_of(
+                &mel.data,
+                mel.n_frames,
+                config.n_mels,
+                seek,
+                segment_size,
+                frames,
+            );
             let cross = self.model.prepare(&window, frames)?;
             if config.multilingual && language.is_none() {
                 language = Some(detect_language(&self.model, &cross)?.0);

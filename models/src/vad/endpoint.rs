@@ -1,0 +1,355 @@
+//! Utterance boundaries from per-chunk speech probabilities: a pure state machine, no model.
+//!
+//! [`Endpointer::push`] takes the probability of each [`CHUNK_SAMPLES`]-sample chunk of one
+//! 16 kHz stream, in order; chunk `i` covers samples `[i·512, (i+1)·512)`. The rules follow the
+//! hysteresis of Silero's own streaming iterator (reimplemented here, with a minimum speech
+//! duration and a maximum utterance length added):
+//!
+//! - A chunk is **speech** when its probability is ≥ `threshold`, and **silence** only when it is
+//!   < `neg_threshold`. Chunks in between continue speech, but do not cancel a silence that has
+//!   already begun. A NaN probability counts as silence.
+//! - Speech starts a *candidate* at its first speech chunk. The candidate becomes an utterance
+//!   (and [`VadEvent::Start`] is emitted) once its speech span — from its first speech chunk to
+//!   the end of its last chunk that was not inside a silence — reaches `min_speech_ms`. The
+//!   event's `start_sample` is that first chunk's start minus `speech_pad_ms`, clamped to 0 and
+//!   to the end of the previous utterance, so it lies in the past.
+//! - A silence that has lasted `min_silence_ms` (counted from the start of its first chunk)
+//!   ends the candidate or utterance; an utterance emits [`VadEvent::End`] with `end_sample` =
+//!   the silence's start plus `speech_pad_ms`, clamped to the samples seen. A candidate ends
+//!   without events, so speech shorter than `min_speech_ms` never produces any.
+//! - No utterance grows longer than `max_utterance_ms`. When the next chunk would make it longer
+//!   (and no silence in progress would end it within the limit; if one does and speech resumes,
+//!   the check happens on that chunk), it is split at the start of its quietest chunk (lowest
+//!   probability, the earliest of equals) among the chunks of its **second half** that come
+//!   after its first chunk, before any silence still in progress, and start within the limit.
+//!   The split emits `End { split: true }` and a `Start` at the same sample, so the two pieces
+//!   cover the audio without gap or overlap. The second half is the search window because it
+//!   keeps the first piece at least half the limit long whatever `max_utterance_ms` is, and a
+//!   pause that just ended falls inside it.
+
+use serde::{Deserialize, Serialize};
+
+use super::{CHUNK_SAMPLES, ms_to_samples};
+
+/// Chunk length in milliseconds (512 samples at 16 kHz).
+const CHUNK_MS: u64 = 32;
+/// `neg_threshold` when unset is `threshold` minus this.
+const DEFAULT_HYSTERESIS: f32 = 0.15;
+
+/// How speech probabilities become utterances. Durations are in milliseconds of 16 kHz audio.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointConfig {
+    /// A chunk with a probability ≥ this is speech. In (0, 1].
+    pub threshold: f32,
+    /// A chunk with a probability < this is silence; between the two, speech continues.
+    /// Unset: `threshold − 0.15`. In (0, threshold].
+    pub neg_threshold: Option<f32>,
+    /// Speech must last this long before an utterance starts; shorter speech is ignored.
+    pub min_speech_ms: u32,
+    /// Silence must last this long to end an utterance.
+    pub min_silence_ms: u32,
+    /// Audio kept before the first and after the last speech chunk of an utterance.
+    pub speech_pad_ms: u32,
+    /// Longer utterances are split at their quietest point. At least
+    /// 2 × (`speech_pad_ms` + `min_speech_ms` + `min_silence_ms` + 32).
+    pub max_utterance_ms: u32,
+}
+
+impl Default for EndpointConfig {
+    fn default() -> Self {
+        Self {
+            threshold: 0.5,
+            neg_threshold: None,
+            min_speech_ms: 250,
+            min_silence_ms: 500,
+            speech_pad_ms: 200,
+            max_utterance_ms: 20_000,
+        }
+    }
+}
+
+/// Every problem with an [`EndpointConfig`], one line each, naming the field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid endpoint config: {}", .problems.join("; "))]
+pub struct EndpointConfigError {
+    /// One line per problem, e.g. `threshold: must be in (0, 1], got 1.5`.
+    pub problems: Vec<String>,
+}
+
+impl EndpointConfig {
+    /// The silence threshold in effect: `neg_threshold`, or `threshold − 0.15` when unset.
+    pub fn effective_neg_threshold(&self) -> f32 {
+        self.neg_threshold
+            .unwrap_or(self.threshold - DEFAULT_HYSTERESIS)
+    }
+
+    /// The smallest valid `max_utterance_ms` for the other durations.
+    pub fn min_max_utterance_ms(&self) -> u64 {
+        2 * (u64::from(self.speech_pad_ms)
+            + u64::from(self.min_speech_ms)
+            + u64::from(self.min_silence_ms)
+            + CHUNK_MS)
+    }
+
+    /// Checks the config and reports all of its problems at once.
+    pub fn validate(&self) -> Result<(), EndpointConfigError> {
+        let mut problems = Vec::new();
+        let threshold_ok = self.threshold > 0.0 && self.threshold <= 1.0;
+        if !threshold_ok {
+            problems.push(format!(
+                "threshold: must be in (0, 1], got {}",
+                self.threshold
+            ));
+        }
+        let neg = self.effective_neg_threshold();
+        if !(neg > 0.0 && (!threshold_ok || neg <= self.threshold)) {
+            let unset = if self.neg_threshold.is_none() {
+                " (unset, so threshold − 0.15)"
+            } else {
+                ""
+            };
+            problems.push(format!(
+                "neg_threshold: must be in (0, threshold = {}], got {neg}{unset}",
+                self.threshold
+            ));
+        }
+        let min_max = self.min_max_utterance_ms();
+        if u64::from(self.max_utterance_ms) < min_max {
+            problems.push(format!(
+                "max_utterance_ms: must be ≥ 2 × (speech_pad_ms + min_speech_ms + min_silence_ms + 32) = {min_max}, got {}",
+                self.max_utterance_ms
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(EndpointConfigError { problems })
+        }
+    }
+}
+
+/// An utterance boundary. Sample offsets count from the start of the stream at 16 kHz.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VadEvent {
+    /// An utterance has begun at `start_sample` (pre-padding included), which is in the past:
+    /// the event comes once `min_speech_ms` of speech has confirmed it.
+    Start {
+        /// First sample of the utterance.
+        start_sample: u64,
+    },
+    /// The utterance that began at `start_sample` ends at `end_sample` (exclusive, post-padding
+    /// included). `split` is true when it was cut at `max_utterance_ms`; a `Start` at
+    /// `end_sample` follows at once.
+    End {
+        /// First sample of the utterance (as in its `Start`).
+        start_sample: u64,
+        /// One past its last sample.
+        end_sample: u64,
+        /// Cut at the maximum length rather than ended by silence.
+        split: bool,
+    },
+}
+
+/// Speech in progress: a candidate until confirmed, then an open utterance.
+#[derive(Debug, Clone)]
+struct Utterance {
+    /// Index of the piece's first chunk: its first speech chunk, or the chunk after a split.
+    first_chunk: u64,
+    /// First sample including pre-padding (the `Start` event's value).
+    start: u64,
+    /// `Start` has been emitted.
+    confirmed: bool,
+    /// End of the last chunk that was not part of a silence.
+    speech_end: u64,
+    /// Start of the silence in progress.
+    silence_start: Option<u64>,
+    /// Probabilities of the chunks from `first_chunk` on, for choosing a split point.
+    probs: Vec<f32>,
+}
+
+/// Turns per-chunk speech probabilities of one stream into [`VadEvent`]s; see the module docs
+/// for the rules.
+#[derive(Debug, Clone)]
+pub struct Endpointer {
+    config: EndpointConfig,
+    threshold: f32,
+    neg_threshold: f32,
+    min_speech: u64,
+    min_silence: u64,
+    pad: u64,
+    max_len: u64,
+    /// Chunks pushed so far.
+    chunks: u64,
+    /// End of the last emitted utterance (pre-padding never reaches before it).
+    last_end: u64,
+    current: Option<Utterance>,
+}
+
+const CHUNK: u64 = CHUNK_SAMPLES as u64;
+
+impl Endpointer {
+    /// An endpointer at sample 0 of a new stream, if `config` is valid.
+    pub fn new(config: EndpointConfig) -> Result<Self, EndpointConfigError> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            threshold: config.threshold,
+            neg_threshold: config.effective_neg_threshold(),
+            min_speech: ms_to_samples(config.min_speech_ms),
+            min_silence: ms_to_samples(config.min_silence_ms),
+            pad: ms_to_samples(config.speech_pad_ms),
+            max_len: ms_to_samples(config.max_utterance_ms),
+            chunks: 0,
+            last_end: 0,
+            current: None,
+        })
+    }
+
+    /// The config it runs with.
+    pub fn config(&self) -> &EndpointConfig {
+        &self.config
+    }
+
+    /// Samples consumed so far (chunks pushed × 512).
+    pub fn position(&self) -> u64 {
+        self.chunks * CHUNK
+    }
+
+    /// Whether an utterance has started (its `Start` was emitted) and not yet ended.
+    pub fn is_open(&self) -> bool {
+        self.current.as_ref().is_some_and(|u| u.confirmed)
+    }
+
+    /// Takes the speech probability of the next 512-sample chunk and returns the events it
+    /// causes, in order: nothing, an `End`, a `Start`, or for a split an `End` and a `Start`.
+    pub fn push(&mut self, prob: f32) -> Vec<VadEvent> {
+        let prob = if prob.is_nan() { 0.0 } else { prob };
+        let chunk = self.chunks;
+        self.chunks += 1;
+        let chunk_start = chunk * CHUNK;
+        let now = chunk_start + CHUNK;
+        let mut events = Vec::new();
+
+        match &mut self.current {
+            None => {
+                if prob >= self.threshold {
+                    self.current = Some(Utterance {
+                        first_chunk: chunk,
+                        start: chunk_start.saturating_sub(self.pad).max(self.last_end),
+                        confirmed: false,
+                        speech_end: now,
+                        silence_start: None,
+                        probs: vec![prob],
+                    });
+                }
+            }
+            Some(u) => {
+                u.probs.push(prob);
+                if prob >= self.threshold {
+                    u.silence_start = None;
+                    u.speech_end = now;
+                } else if prob < self.neg_threshold {
+                    let silence_start = *u.silence_start.get_or_insert(chunk_start);
+                    if now - silence_start >= self.min_silence {
+                        if u.confirmed {
+                            let end_sample = (silence_start + self.pad).min(now);
+                            events.push(VadEvent::End {
+                                start_sample: u.start,
+                                end_sample,
+                                split: false,
+                            });
+                            self.last_end = end_sample;
+                        }
+                        self.current = None;
+                    }
+                } else if u.silence_start.is_none() {
+                    u.speech_end = now;
+                }
+            }
+        }
+
+        if let Some(u) = &mut self.current {
+            let first_sample = u.first_chunk * CHUNK;
+            if !u.confirmed && u.speech_end - first_sample >= self.min_speech {
+                u.confirmed = true;
+                events.push(VadEvent::Start {
+                    start_sample: u.start,
+                });
+            }
+            let limit = u.start + self.max_len;
+            let pause_ends_in_time = u.silence_start.is_some_and(|s| s + self.pad <= limit);
+            if u.confirmed
+                && now + CHUNK > limit
+                && !pause_ends_in_time
+                && let Some(at) = split(u, now, limit, &mut events)
+            {
+                self.last_end = at;
+            }
+        }
+        events
+    }
+
+    /// Ends the stream: an open utterance ends at its last speech plus padding (clamped to the
+    /// samples seen), an unconfirmed candidate is dropped. The position keeps counting; use
+    /// [`Endpointer::reset`] to start a new stream at sample 0.
+    pub fn finish(&mut self) -> Vec<VadEvent> {
+        let now = self.position();
+        match self.current.take() {
+            Some(u) if u.confirmed => {
+                let end_sample = (u.speech_end + self.pad).min(now);
+                self.last_end = end_sample;
+                vec![VadEvent::End {
+                    start_sample: u.start,
+                    end_sample,
+                    split: false,
+                }]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Forgets everything, without events: the next chunk is sample 0 of a new stream.
+    pub fn reset(&mut self) {
+        self.chunks = 0;
+        self.last_end = 0;
+        self.current = None;
+    }
+}
+
+/// Splits the open utterance `u` at the start of its quietest chunk in the search window (see
+/// the module docs), pushes `End { split: true }` and `Start`, and returns the split sample.
+/// Returns `None` without splitting if the window is empty, which a validated config rules out:
+/// a piece that reaches the maximum length holds at least two speech chunks (see
+/// [`EndpointConfig::min_max_utterance_ms`]).
+fn split(u: &mut Utterance, now: u64, limit: u64, events: &mut Vec<VadEvent>) -> Option<u64> {
+    let midpoint = u.start + (now - u.start) / 2;
+    // Chunks before `hi` end no later than the last speech and start no later than the limit.
+    let hi = (u.speech_end / CHUNK).min(limit / CHUNK + 1);
+    let after_first = u.first_chunk + 1;
+    let mut lo = midpoint.div_ceil(CHUNK).max(after_first);
+    if lo >= hi {
+        lo = after_first;
+    }
+    let (quietest, _) = (lo..hi)
+        .filter_map(|c| {
+            let index = usize::try_from(c - u.first_chunk).ok()?;
+            u.probs.get(index).map(|&p| (c, p))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let at = quietest * CHUNK;
+    events.push(VadEvent::End {
+        start_sample: u.start,
+        end_sample: at,
+        split: true,
+    });
+    events.push(VadEvent::Start { start_sample: at });
+    let dropped = usize::try_from(quietest - u.first_chunk).unwrap_or(usize::MAX);
+    u.probs.drain(..dropped.min(u.probs.len()));
+    u.first_chunk = quietest;
+    u.start = at;
+    Some(at)
+}
+
+#[cfg(test)]
+mod tests;
