@@ -31,6 +31,8 @@ pub enum Command {
     /// Check config files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Record the microphone through the daemon's capture path into a 16 kHz mono WAV.
+    Capture(CaptureArgs),
 }
 
 /// `perceptd run`.
@@ -180,4 +182,22 @@ pub struct BenchArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub models: ModelsDirArg,
+}
+
+/// `perceptd capture`.
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// Input device, as `--list` prints it (`alsa:default`, `alsa:pulse`; the `alsa:` prefix may
+    /// be left out) [default: the host's default input].
+    #[arg(long)]
+    pub device: Option<String>,
+    /// List input devices and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Seconds of audio to record.
+    #[arg(long, required_unless_present = "list")]
+    pub seconds: Option<f64>,
+    /// The WAV file to write (16 kHz mono, 16-bit).
+    #[arg(long, required_unless_present = "list")]
+    pub out: Option<PathBuf>,
 }

@@ -15,7 +15,7 @@ use crate::health::Metrics;
 use crate::pipeline::{JobQueue, TrackerSettings, UtteranceTracker};
 use crate::shutdown::Shutdown;
 use crate::sources::{
-    AudioSource, FileSource, MicSource, Pacing, SourceContext, SourceError, StdinSource,
+    AudioSource, Backoff, FileSource, MicSource, Pacing, SourceContext, SourceError, StdinSource,
     probe_default_mic, run_supervised,
 };
 
@@ -25,8 +25,15 @@ const CHANNEL_BLOCKS: usize = 64;
 const RESTART_MIN: Duration = Duration::from_millis(500);
 const RESTART_MAX: Duration = Duration::from_secs(30);
 
-/// A way to (re)open one source.
-type Opener = Box<dyn FnMut() -> Result<Box<dyn AudioSource>, SourceError> + Send>;
+/// A way to (re)open a microphone after it failed.
+type Reopen = Box<dyn FnMut() -> Result<Box<dyn AudioSource>, SourceError> + Send>;
+
+/// How a source runs: a microphone is reopened with backoff when it fails (a device can come
+/// back); a file or stdin runs once (a corrupt file stays corrupt).
+enum Runner {
+    Supervised(Reopen),
+    Once,
+}
 
 /// Starts every source; returns the endpointing threads, which end when their source ends.
 pub fn start_all(
@@ -37,35 +44,30 @@ pub fn start_all(
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
 ) -> Result<Vec<JoinHandle<()>>> {
-    let openers = if config.file.sources.is_empty() {
-        vec![demo_source()]
+    let mut opened = Vec::new();
+    if config.file.sources.is_empty() {
+        opened.push(demo_source()?);
     } else {
-        config
-            .file
-            .sources
-            .iter()
-            .map(opener_for)
-            .collect::<Result<Vec<_>>>()?
-    };
+        for source in &config.file.sources {
+            let name = source.name().to_string();
+            // Opened up front: a bad device or file fails the start with one clear error.
+            let (first, runner) = open(source).with_context(|| format!("source {name}"))?;
+            opened.push((name, first, runner));
+        }
+    }
     let settings = tracker_settings(config);
     let mut threads = Vec::new();
-    for (name, mut open) in openers {
-        // Open once up front so a bad device or file fails the start with a clear error.
-        let first = open().with_context(|| format!("source {name}"))?;
+    for (name, first, runner) in opened {
         let (tx, rx) = sync_channel(CHANNEL_BLOCKS);
         let cx = SourceContext {
             tx,
             shutdown: shutdown.clone(),
             metrics: metrics.clone(),
         };
-        let mut first = Some(first);
-        let make = move || match first.take() {
-            Some(source) => Ok(source),
-            None => open(),
-        };
+        let source_name = name.clone();
         std::thread::Builder::new()
             .name(format!("source-{name}"))
-            .spawn(move || run_supervised(make, cx, RESTART_MIN, RESTART_MAX))?;
+            .spawn(move || run_source(&source_name, first, runner, cx))?;
         let mut tracker = UtteranceTracker::new(
             &name,
             run_id,
@@ -73,7 +75,8 @@ pub fn start_all(
             settings.clone(),
             queue.clone(),
             metrics.clone(),
-        );
+        )
+        .map_err(|e| anyhow::anyhow!("vad: {}", e.problems.join("; ")))?;
         let thread = std::thread::Builder::new()
             .name(format!("vad-{name}"))
             .spawn(move || {
@@ -98,70 +101,80 @@ pub fn start_all(
     Ok(threads)
 }
 
-/// The demo's source: the default microphone if it opens, else the demo clip in a loop.
-fn demo_source() -> (String, Opener) {
-    match probe_default_mic() {
-        Ok(device) => {
-            tracing::info!(device = %device, "demo: listening to the default microphone");
-            (
-                "mic".into(),
-                Box::new(move || Ok(Box::new(MicSource::open(None, 2000)?) as Box<dyn AudioSource>)),
-            )
-        }
-        Err(e) => {
-            tracing::info!(reason = %e, "demo: no working microphone; looping the built-in demo clip");
-            (
-                "demo".into(),
-                Box::new(|| {
-                    Ok(Box::new(FileSource::from_wav_bytes(
-                        "demo",
-                        DEMO_WAV.to_vec(),
-                        Pacing::RealTime,
-                        true,
-                    )?) as Box<dyn AudioSource>)
-                }),
-            )
+/// Runs one source on the current thread until it ends, fails for good, or shutdown.
+fn run_source(name: &str, first: Box<dyn AudioSource>, runner: Runner, cx: SourceContext) {
+    let span = tracing::info_span!("capture", source = %name);
+    let _guard = span.enter();
+    match runner {
+        Runner::Once => match first.run(cx) {
+            Ok(end) => tracing::info!(?end, "source ended"),
+            Err(e) => tracing::error!(error = %e, "source failed"),
+        },
+        Runner::Supervised(mut reopen) => {
+            let mut first = Some(first);
+            let make = move || match first.take() {
+                Some(source) => Ok(source),
+                None => reopen(),
+            };
+            let backoff = Backoff {
+                min: RESTART_MIN,
+                max: RESTART_MAX,
+            };
+            let end = run_supervised(make, cx, backoff);
+            tracing::info!(?end, "source ended");
         }
     }
 }
 
-/// An opener for one configured source.
-fn opener_for(source: &SourceConfig) -> Result<(String, Opener)> {
-    let name = source.name().to_string();
-    let opener: Opener = match source.clone() {
-        SourceConfig::Mic(mic) => Box::new(move || {
-            Ok(Box::new(MicSource::open(mic.device.as_deref(), mic.ring_ms)?) as Box<dyn AudioSource>)
-        }),
+/// The demo's source: the default microphone if it opens, else the demo clip in a loop.
+fn demo_source() -> Result<(String, Box<dyn AudioSource>, Runner)> {
+    match probe_default_mic() {
+        Ok(device) => {
+            tracing::info!(device = %device, "demo: listening to the default microphone");
+            let reopen: Reopen = Box::new(|| Ok(Box::new(MicSource::open(None, 2000)?)));
+            Ok(("mic".into(), Box::new(MicSource::open(None, 2000)?), Runner::Supervised(reopen)))
+        }
+        Err(e) => {
+            tracing::info!(reason = %e, "demo: no working microphone; looping the built-in demo clip");
+            let clip = FileSource::from_wav_bytes("demo", DEMO_WAV, Pacing::RealTime, true)?;
+            Ok(("demo".into(), Box::new(clip), Runner::Once))
+        }
+    }
+}
+
+/// Opens one configured source.
+fn open(source: &SourceConfig) -> Result<(Box<dyn AudioSource>, Runner)> {
+    Ok(match source.clone() {
+        SourceConfig::Mic(mic) => {
+            let first = MicSource::open(mic.device.as_deref(), mic.ring_ms)?;
+            let reopen: Reopen = Box::new(move || {
+                Ok(Box::new(MicSource::open(mic.device.as_deref(), mic.ring_ms)?))
+            });
+            (Box::new(first), Runner::Supervised(reopen))
+        }
         SourceConfig::File(file) => {
             let pacing = if file.realtime {
                 Pacing::RealTime
             } else {
                 Pacing::Fast
             };
-            Box::new(move || {
-                Ok(Box::new(FileSource::open(&file.path, pacing, file.looping)?) as Box<dyn AudioSource>)
-            })
+            let source = FileSource::open(&file.path, pacing, file.looping)?;
+            (Box::new(source), Runner::Once)
         }
         SourceConfig::Stdin(stdin) => {
             let format: PcmFormat = stdin
                 .format
                 .parse()
-                .map_err(|e| anyhow::anyhow!("source {name}: {e}"))?;
-            let mut taken = false;
-            Box::new(move || {
-                if std::mem::replace(&mut taken, true) {
-                    return Err(SourceError::Ended);
-                }
-                Ok(Box::new(StdinSource::new(
-                    Box::new(std::io::stdin()),
-                    format,
-                    stdin.sample_rate,
-                    stdin.channels,
-                )?) as Box<dyn AudioSource>)
-            })
+                .map_err(|e| anyhow::anyhow!("format: {e}"))?;
+            let source = StdinSource::new(
+                Box::new(std::io::stdin()),
+                format,
+                stdin.sample_rate,
+                stdin.channels,
+            )?;
+            (Box::new(source), Runner::Once)
         }
-    };
-    Ok((name, opener))
+    })
 }
 
 /// The endpointer and shedding settings from the config.
@@ -169,14 +182,7 @@ fn tracker_settings(config: &Config) -> TrackerSettings {
     let vad = &config.file.vad;
     let ms = |ms: u64| ms * 16;
     TrackerSettings {
-        endpoint: percept_models::vad::EndpointConfig {
-            threshold: vad.threshold,
-            neg_threshold: vad.neg_threshold,
-            min_speech_ms: vad.min_speech_ms,
-            min_silence_ms: vad.min_silence_ms,
-            speech_pad_ms: vad.speech_pad_ms,
-            max_utterance_ms: vad.max_utterance_ms,
-        },
+        endpoint: vad.endpoint_config(),
         partial_interval_samples: ms(config.file.speech.partial_interval_ms),
         max_backlog_samples: ms(config.file.speech.max_backlog_ms),
         speech_pad_samples: ms(u64::from(vad.speech_pad_ms)),

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod capture;
 pub mod models;
 pub mod run;
 pub mod transcribe;
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Config(command) => config::run(&command),
+        Command::Capture(args) => capture::run(&args),
     }
 }

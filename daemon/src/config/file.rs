@@ -130,6 +130,20 @@ pub struct VadConfig {
     pub max_utterance_ms: u32,
 }
 
+impl VadConfig {
+    /// The endpointer's settings.
+    pub fn endpoint_config(&self) -> percept_models::vad::EndpointConfig {
+        percept_models::vad::EndpointConfig {
+            threshold: self.threshold,
+            neg_threshold: self.neg_threshold,
+            min_speech_ms: self.min_speech_ms,
+            min_silence_ms: self.min_silence_ms,
+            speech_pad_ms: self.speech_pad_ms,
+            max_utterance_ms: self.max_utterance_ms,
+        }
+    }
+}
+
 impl Default for VadConfig {
     fn default() -> Self {
         toml::from_str("").expect("every VadConfig field has a default")

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use percept_dsp::PcmFormat;
+use percept_models::registry::ModelFamily;
 use percept_models::whisper::EncodeWindow;
 
 use super::file::{ConfigFile, SourceConfig};
@@ -114,13 +115,16 @@ impl Config {
 
 fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
     let s = &file.speech;
-    if percept_models::registry::known_model(&s.model).is_none() {
+    let is_whisper =
+        |m: &percept_models::registry::KnownModel| m.family == ModelFamily::Whisper;
+    if !percept_models::registry::known_model(&s.model).is_some_and(is_whisper) {
         let known: Vec<&str> = percept_models::registry::KNOWN_MODELS
             .iter()
+            .filter(|m| is_whisper(m))
             .map(|m| m.name)
             .collect();
         problems.push(format!(
-            "speech.model: unknown model {:?}; known: {}",
+            "speech.model: {:?} is not a Whisper model perceptd knows; known: {}",
             s.model,
             known.join(", ")
         ));
@@ -173,6 +177,16 @@ fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
 }
 
 fn check_vad(file: &ConfigFile, problems: &mut Vec<String>) {
+    let before = problems.len();
+    check_vad_ranges(file, problems);
+    if problems.len() == before
+        && let Err(e) = file.vad.endpoint_config().validate()
+    {
+        problems.extend(e.problems.iter().map(|p| format!("vad.{p}")));
+    }
+}
+
+fn check_vad_ranges(file: &ConfigFile, problems: &mut Vec<String>) {
     let v = &file.vad;
     if !(v.threshold > 0.0 && v.threshold < 1.0) {
         problems.push(format!(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use percept_models::vad::{CHUNK_SAMPLES, EndpointConfig, Endpointer, VadEvent};
+use percept_models::vad::{CHUNK_SAMPLES, EndpointConfig, EndpointConfigError, Endpointer, VadEvent};
 
 use super::clock::{StreamClock, samples_to_duration};
 use super::job::Job;
@@ -82,13 +82,13 @@ impl UtteranceTracker {
         settings: TrackerSettings,
         queue: Arc<JobQueue>,
         metrics: Arc<Metrics>,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, EndpointConfigError> {
+        Ok(Self {
             source: source.into(),
             run_id,
             sequence: 0,
             vad,
-            endpointer: Endpointer::new(settings.endpoint.clone()),
+            endpointer: Endpointer::new(settings.endpoint.clone())?,
             settings,
             buf: Vec::new(),
             buf_start: 0,
@@ -98,7 +98,7 @@ impl UtteranceTracker {
             pending_dropped_ms: 0,
             queue,
             metrics,
-        }
+        })
     }
 
     /// Stream offset one past the last sample received.
@@ -245,4 +245,129 @@ impl UtteranceTracker {
 /// Milliseconds of `samples` at 16 kHz, rounded up.
 fn samples_ms(samples: u64) -> u64 {
     samples_to_duration(samples).as_millis() as u64 + u64::from(samples % 16 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Speech where the chunk's RMS is above 0.1 (a stand-in for Silero in these unit tests).
+    struct Loudness;
+
+    impl SpeechProbability for Loudness {
+        fn probability(&mut self, chunk: &[f32]) -> Result<f32, String> {
+            let rms = (chunk.iter().map(|s| s * s).sum::<f32>() / chunk.len() as f32).sqrt();
+            Ok(if rms > 0.1 { 0.9 } else { 0.01 })
+        }
+    }
+
+    fn tone(secs: f32) -> Vec<f32> {
+        (0..(secs * 16_000.0) as usize)
+            .map(|i| 0.5 * (i as f32 * 0.2).sin())
+            .collect()
+    }
+
+    fn tracker(queue: &Arc<JobQueue>, max_backlog_secs: u64) -> UtteranceTracker {
+        let settings = TrackerSettings {
+            endpoint: EndpointConfig::default(),
+            partial_interval_samples: 16_000,
+            max_backlog_samples: max_backlog_secs * 16_000,
+            speech_pad_samples: 200 * 16,
+        };
+        UtteranceTracker::new("t", 7, Box::new(Loudness), settings, queue.clone(), Metrics::new())
+            .unwrap()
+    }
+
+    fn feed(tracker: &mut UtteranceTracker, samples: &[f32]) {
+        for block in samples.chunks(320) {
+            tracker
+                .push_block(AudioBlock {
+                    samples: block.to_vec(),
+                    dropped_samples: 0,
+                })
+                .unwrap();
+        }
+    }
+
+    fn drain(queue: &JobQueue) -> Vec<Job> {
+        std::iter::from_fn(|| queue.pop(Duration::ZERO).unwrap()).collect()
+    }
+
+    #[test]
+    fn two_spoken_bursts_become_two_finals_with_partials_and_stream_offsets() {
+        let queue = JobQueue::new(Metrics::new());
+        let mut t = tracker(&queue, 60);
+        let mut audio = vec![0.0; 16_000];
+        audio.extend(tone(2.5));
+        audio.extend(vec![0.0; 24_000]);
+        feed(&mut t, &audio);
+        let first = drain(&queue);
+        let finals: Vec<&Job> = first.iter().filter(|j| j.is_final).collect();
+        assert_eq!(finals.len(), 1, "{first:?}");
+        let f = finals[0];
+        assert_eq!(&*f.utterance_id, "t-7-1");
+        // Speech from 1.0 s to 3.5 s, padded by 0.2 s each side (32 ms chunk granularity).
+        assert!((f.start_offset as i64 - 12_800).abs() <= 512, "{}", f.start_offset);
+        assert!((f.end_offset as i64 - 59_200).abs() <= 512, "{}", f.end_offset);
+        assert_eq!(f.audio.len() as u64, f.end_offset - f.start_offset);
+        feed(&mut t, &tone(1.5));
+        t.finish();
+        let second = drain(&queue);
+        assert!(second.iter().any(|j| !j.is_final), "a partial during 1.5 s of speech");
+        let last = second.last().unwrap();
+        assert!(last.is_final);
+        assert_eq!(&*last.utterance_id, "t-7-2");
+        assert!(last.start_offset > f.end_offset);
+    }
+
+    #[test]
+    fn audio_is_shed_and_marked_when_the_backlog_is_too_large() {
+        let queue = JobQueue::new(Metrics::new());
+        let mut t = tracker(&queue, 0);
+        // A final is waiting: the backlog (its audio) exceeds the zero allowance.
+        let mut audio = tone(1.0);
+        audio.extend(vec![0.0; 16_000]);
+        feed(&mut t, &audio);
+        assert!(queue.backlog_samples() > 0);
+        // This speech is shed: replaced by silence, so no utterance, and counted.
+        feed(&mut t, &tone(1.0));
+        feed(&mut t, &vec![0.0; 16_000]);
+        let jobs = drain(&queue);
+        assert_eq!(jobs.iter().filter(|j| j.is_final).count(), 1);
+        // The next utterance carries the dropped audio.
+        feed(&mut t, &tone(1.0));
+        t.finish();
+        let next = drain(&queue);
+        let last = next.last().unwrap();
+        assert!(last.is_final);
+        assert!(last.dropped_audio_ms >= 2_000, "{}", last.dropped_audio_ms);
+    }
+
+    #[test]
+    fn an_overrun_gap_is_filled_with_silence_and_marked() {
+        let queue = JobQueue::new(Metrics::new());
+        let mut t = tracker(&queue, 60);
+        feed(&mut t, &tone(1.0));
+        t.push_block(AudioBlock {
+            samples: tone(0.5),
+            dropped_samples: 1_600,
+        })
+        .unwrap();
+        assert_eq!(t.stream_end(), 16_000 + 1_600 + 8_000);
+        t.finish();
+        let last = drain(&queue).pop().unwrap();
+        assert!(last.is_final);
+        assert_eq!(last.dropped_audio_ms, 100);
+    }
+
+    #[test]
+    fn non_finite_samples_are_treated_as_silence() {
+        let queue = JobQueue::new(Metrics::new());
+        let mut t = tracker(&queue, 60);
+        feed(&mut t, &vec![f32::NAN; 32_000]);
+        t.finish();
+        assert!(drain(&queue).is_empty());
+    }
 }

@@ -1,12 +1,14 @@
-//! RIFF/WAVE decoding into [`Audio`].
+//! RIFF/WAVE decoding into [`Audio`], and a 16-bit WAV writer ([`encode_wav_i16`]).
 //!
 //! Supports PCM 8-bit unsigned, 16/24/32-bit signed integer, 32/64-bit IEEE float, and
 //! WAVE_FORMAT_EXTENSIBLE with PCM or float subformats, at any rate and channel count.
 
+mod encode;
 mod error;
 mod format;
 mod riff;
 
+pub use encode::{WavEncodeError, encode_wav_i16};
 pub use error::WavError;
 
 use crate::Audio;
