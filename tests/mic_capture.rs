@@ -205,32 +205,34 @@ fn the_mic_source_passes_the_conformance_check() {
     let exe = std::env::current_exe().expect("own test binary");
     let mut command = pulse.command(exe);
     command
-        .args([
-            "--exact",
-            "mic_conformance_child",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["mic_child_", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_MARKER, "1");
-    let out = output_within(&mut command, Duration::from_secs(90));
+    let out = output_within(&mut command, Duration::from_secs(120));
     println!("{}{}", stdout(&out), stderr(&out));
-    assert!(out.status.success(), "the conformance child failed");
+    assert!(out.status.success(), "a mic child check failed");
     assert!(
-        stdout(&out).contains("1 passed"),
-        "the child check did not run"
+        stdout(&out).contains("2 passed"),
+        "the child checks did not run"
     );
+}
+
+/// Whether this process is a child started by `the_mic_source_passes_the_conformance_check`.
+fn is_mic_child() -> bool {
+    let child = std::env::var_os(CHILD_MARKER).is_some();
+    if !child {
+        eprintln!(
+            "skipped: only meaningful as a child of the_mic_source_passes_the_conformance_check"
+        );
+    }
+    child
 }
 
 /// The in-process half of `the_mic_source_passes_the_conformance_check`, run as a child with the
 /// private server's environment; on its own it does nothing.
 #[test]
 #[ignore = "run by the_mic_source_passes_the_conformance_check"]
-fn mic_conformance_child() {
-    if std::env::var_os(CHILD_MARKER).is_none() {
-        eprintln!(
-            "skipped: only meaningful as a child of the_mic_source_passes_the_conformance_check"
-        );
+fn mic_child_conformance() {
+    if !is_mic_child() {
         return;
     }
     use perceptd::sources::{AudioSource, MicSource};
@@ -302,4 +304,57 @@ fn capture_without_a_sound_server_fails_cleanly_without_a_panic() {
         "{err}"
     );
     assert!(!out_wav.exists());
+}
+
+/// Also run as a child: a pipeline that stops taking blocks makes the mic's ring overrun; the
+/// loss is counted and reported on the next block delivered once the pipeline drains again.
+#[test]
+#[ignore = "run by the_mic_source_passes_the_conformance_check"]
+fn mic_child_overrun_is_counted_and_reported_on_the_next_block() {
+    if !is_mic_child() {
+        return;
+    }
+    use perceptd::health::{Counter, Metrics};
+    use perceptd::shutdown::Shutdown;
+    use perceptd::sources::{AudioSource, MicSource, SourceContext, SourceEnd};
+
+    let mic = MicSource::open(None, 100).expect("open the default mic");
+    let monitor = mic.monitor();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let shutdown = Shutdown::new();
+    let metrics = Metrics::new();
+    let cx = SourceContext {
+        tx,
+        shutdown: shutdown.clone(),
+        metrics: metrics.clone(),
+    };
+    let thread = std::thread::spawn(move || Box::new(mic).run(cx));
+    // Nobody receives: the reader blocks on the full channel and the 100 ms ring overflows.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while monitor.stats().overruns == 0 {
+        assert!(Instant::now() < deadline, "no overrun within 20 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut reported = 0;
+    for _ in 0..500 {
+        let block = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a block after draining");
+        if block.dropped_samples > 0 {
+            reported = block.dropped_samples;
+            break;
+        }
+    }
+    shutdown.trigger();
+    drop(rx);
+    let end = thread.join().expect("mic thread").expect("mic run");
+    assert!(matches!(
+        end,
+        SourceEnd::Shutdown | SourceEnd::ReceiverClosed
+    ));
+    let stats = monitor.stats();
+    println!("overrun check: {stats:?}; first reported loss {reported} samples");
+    assert!(reported > 0, "no block reported the loss");
+    assert!(metrics.get(Counter::AudioOverruns) >= 1);
+    assert!(metrics.get(Counter::DroppedAudioMs) >= reported * 1000 / 16_000);
 }

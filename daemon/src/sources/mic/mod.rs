@@ -93,17 +93,24 @@ impl MicMonitor {
 impl MicSource {
     /// Ring size [`perceptd capture`](crate::commands::capture) uses: 500 ms of native audio.
     pub const DEFAULT_RING_MS: u32 = 500;
+    /// Largest ring accepted: 60 s of native audio.
+    pub const MAX_RING_MS: u32 = 60_000;
 
     /// Opens the default input device (`None`) or the one called `device`, in its default
-    /// configuration, with a ring buffer holding `ring_ms` of native audio.
+    /// configuration, with a ring buffer holding `ring_ms` (1 to [`Self::MAX_RING_MS`]) of
+    /// native audio: how long the reader may stall (e.g. on a full channel) before the
+    /// device overruns.
     ///
     /// Fails with [`SourceError::DeviceNotFound`] (listing the input devices) for an unknown
     /// name, and [`SourceError::DeviceUnavailable`] when the device cannot be configured or
     /// opened, e.g. on a machine without a sound card, where ALSA still offers `alsa:default`.
     pub fn open(device: Option<&str>, ring_ms: u32) -> Result<Self, SourceError> {
-        if ring_ms == 0 {
+        if ring_ms == 0 || ring_ms > Self::MAX_RING_MS {
             return Err(SourceError::InvalidConfig {
-                rule: "ring_ms must be > 0, got 0".to_owned(),
+                rule: format!(
+                    "ring_ms must be between 1 and {}, got {ring_ms}",
+                    Self::MAX_RING_MS
+                ),
             });
         }
         let (opened, messages) = alsa_messages::collect(|| Self::open_quietly(device, ring_ms));
@@ -129,7 +136,9 @@ impl MicSource {
         let rate = u64::from(config.sample_rate);
         let channels = usize::from(config.channels.max(1));
         let frames = (rate * u64::from(ring_ms) / 1000).max(1);
-        let capacity = usize::try_from(frames).unwrap_or(usize::MAX / 4) * channels;
+        let capacity = usize::try_from(frames)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(channels);
         let (producer, ring) = sample_ring(capacity);
         let state = Arc::new(CaptureState::new());
         let stream =
@@ -290,6 +299,22 @@ impl AudioSource for MicSource {
             if let Some(end) = writer.write(&chunk[..popped]) {
                 return Ok(end);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ring_of_zero_or_more_than_a_minute_is_rejected_before_any_device_is_touched() {
+        for ring_ms in [0, MicSource::MAX_RING_MS + 1] {
+            let error = MicSource::open(Some("no-such-device"), ring_ms).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("ring_ms must be between 1 and 60000, got {ring_ms}")
+            );
         }
     }
 }
