@@ -13,7 +13,12 @@ fn every_file_in_configs_passes_config_check() {
         if path.extension().is_none_or(|e| e != "toml") {
             continue;
         }
-        let out = perceptd().arg("config").arg("check").arg(&path).output().unwrap();
+        let out = perceptd()
+            .arg("config")
+            .arg("check")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{} failed: {}",
@@ -23,7 +28,10 @@ fn every_file_in_configs_passes_config_check() {
         assert!(stdout(&out).contains(": ok"), "{}", stdout(&out));
         checked += 1;
     }
-    assert!(checked >= 2, "expected demo.toml and example-full.toml, checked {checked}");
+    assert!(
+        checked >= 2,
+        "expected demo.toml and example-full.toml, checked {checked}"
+    );
 }
 
 #[test]
@@ -48,7 +56,12 @@ sample_rate = 16000
 "#,
     )
     .unwrap();
-    let out = perceptd().arg("config").arg("check").arg(&path).output().unwrap();
+    let out = perceptd()
+        .arg("config")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
     for key in [
@@ -69,7 +82,12 @@ fn an_unknown_key_is_one_clear_error_line() {
     let dir = scratch_dir("config_check_unknown");
     let path = dir.join("typo.toml");
     std::fs::write(&path, "[speech]\npartial_interval = 500\n").unwrap();
-    let out = perceptd().arg("config").arg("check").arg(&path).output().unwrap();
+    let out = perceptd()
+        .arg("config")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");

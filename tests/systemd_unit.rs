@@ -49,7 +49,9 @@ fn systemd_analyze_verify_accepts_the_unit_where_available() {
     // The binary path and the user need not exist on a build machine; anything else is a defect.
     let real_problems: Vec<&str> = err
         .lines()
-        .filter(|l| !l.contains("/usr/local/bin/perceptd") && !l.contains("perceptd.service: Failed to"))
+        .filter(|l| {
+            !l.contains("/usr/local/bin/perceptd") && !l.contains("perceptd.service: Failed to")
+        })
         .filter(|l| !l.trim().is_empty())
         .collect();
     assert!(real_problems.is_empty(), "systemd-analyze verify:\n{err}");

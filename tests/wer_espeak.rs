@@ -50,7 +50,10 @@ fn assert_wer_at_most(model: &str, limit: f64, extra: &[&str]) {
     for (r, h) in refs.iter().zip(&hyps) {
         eprintln!("ref: {r}\nhyp: {h}\n");
     }
-    eprintln!("{model} {extra:?}: WER {:.2}% ({stats:?})", stats.wer() * 100.0);
+    eprintln!(
+        "{model} {extra:?}: WER {:.2}% ({stats:?})",
+        stats.wer() * 100.0
+    );
     assert!(
         stats.wer() <= limit,
         "{model}: WER {:.2}% is above {:.0}%",

@@ -22,12 +22,22 @@ pub fn run_ok(cmd: &mut Command) {
 
 /// Seconds of digital silence as a 16 kHz mono WAV.
 pub fn silence_wav(path: &Path, secs: f32) {
-    run_ok(Command::new("sox").args(["-n", "-r", "16000", "-c", "1", "-b", "16"]).arg(path).args(["trim", "0", &secs.to_string()]));
+    run_ok(
+        Command::new("sox")
+            .args(["-n", "-r", "16000", "-c", "1", "-b", "16"])
+            .arg(path)
+            .args(["trim", "0", &secs.to_string()]),
+    );
 }
 
 /// `sentences[i]` for each index, spoken by espeak-ng, with `gap_secs` of silence between them
 /// (and `lead_secs` before, 2 s after), as one 16 kHz mono WAV. Returns the WAV and the texts.
-pub fn utterances_wav(dir: &Path, indices: &[usize], lead_secs: f32, gap_secs: f32) -> (PathBuf, Vec<String>) {
+pub fn utterances_wav(
+    dir: &Path,
+    indices: &[usize],
+    lead_secs: f32,
+    gap_secs: f32,
+) -> (PathBuf, Vec<String>) {
     let all = sentences();
     let mut parts = Vec::new();
     let lead = dir.join("lead.wav");
@@ -38,9 +48,19 @@ pub fn utterances_wav(dir: &Path, indices: &[usize], lead_secs: f32, gap_secs: f
     let mut texts = Vec::new();
     for (n, &i) in indices.iter().enumerate() {
         let raw = dir.join(format!("u{n}_22k.wav"));
-        run_ok(Command::new("espeak-ng").args(["-v", "en-us", "-s", "150", "-w"]).arg(&raw).arg(&all[i]));
+        run_ok(
+            Command::new("espeak-ng")
+                .args(["-v", "en-us", "-s", "150", "-w"])
+                .arg(&raw)
+                .arg(&all[i]),
+        );
         let wav = dir.join(format!("u{n}.wav"));
-        run_ok(Command::new("sox").arg(&raw).args(["-r", "16000", "-c", "1", "-b", "16"]).arg(&wav));
+        run_ok(
+            Command::new("sox")
+                .arg(&raw)
+                .args(["-r", "16000", "-c", "1", "-b", "16"])
+                .arg(&wav),
+        );
         if n > 0 {
             parts.push(gap.clone());
         }
@@ -78,7 +98,10 @@ pub fn free_port() -> u16 {
 pub struct Lines(Arc<Mutex<Vec<String>>>);
 
 impl Lines {
-    fn collect_from(reader: impl std::io::Read + Send + 'static, echo: Option<&'static str>) -> Self {
+    fn collect_from(
+        reader: impl std::io::Read + Send + 'static,
+        echo: Option<&'static str>,
+    ) -> Self {
         let lines = Lines::default();
         let sink = lines.clone();
         std::thread::spawn(move || {
@@ -169,19 +192,36 @@ impl Daemon {
     pub fn embedded_broker_port(&self) -> u16 {
         let line = self
             .log
-            .wait_for(Duration::from_secs(60), |l| l.contains("embedded MQTT broker on mqtt://"))
+            .wait_for(Duration::from_secs(60), |l| {
+                l.contains("embedded MQTT broker on mqtt://")
+            })
             .expect("the daemon announces its embedded broker");
         let addr = line.split("mqtt://").nth(1).unwrap();
-        let port: String = addr.split(':').nth(1).unwrap().chars().take_while(char::is_ascii_digit).collect();
+        let port: String = addr
+            .split(':')
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
         port.parse().unwrap()
     }
 
     /// A counter's value from the final "perceptd stopped" log line.
     pub fn final_counter(&self, name: &str) -> Option<u64> {
-        let line = self.log.snapshot().into_iter().rev().find(|l| l.contains("perceptd stopped"))?;
+        let line = self
+            .log
+            .snapshot()
+            .into_iter()
+            .rev()
+            .find(|l| l.contains("perceptd stopped"))?;
         let key = format!("\"{name}\":");
         let rest = &line[line.find(&key)? + key.len()..];
-        rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().ok()
+        rest.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            .parse()
+            .ok()
     }
 }
 
@@ -210,8 +250,22 @@ pub struct Subscriber {
 impl Subscriber {
     /// Subscribes (a persistent session when `client_id` is given) and waits for the SUBACK.
     pub fn start(port: u16, filter: &str, client_id: Option<&str>) -> Self {
-        let mut cmd = Command::new("mosquitto_sub");
-        cmd.args(["-h", "127.0.0.1", "-p", &port.to_string(), "-t", filter, "-v", "-q", "1", "-d"]);
+        // Line-buffered: mosquitto_sub block-buffers a piped stdout otherwise.
+        let mut cmd = Command::new("stdbuf");
+        cmd.args([
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-t",
+            filter,
+            "-v",
+            "-q",
+            "1",
+            "-d",
+        ]);
         if let Some(id) = client_id {
             cmd.args(["-c", "-i", id]);
         }
@@ -236,7 +290,10 @@ impl Subscriber {
                 continue;
             }
             if let Some((topic, payload)) = line.split_once(' ') {
-                out.push(Received { topic: topic.into(), payload: payload.into() });
+                out.push(Received {
+                    topic: topic.into(),
+                    payload: payload.into(),
+                });
             }
         }
         out
@@ -286,7 +343,11 @@ impl PrivateBroker {
             ),
         )
         .unwrap();
-        let mut broker = PrivateBroker { child: None, conf, port };
+        let mut broker = PrivateBroker {
+            child: None,
+            conf,
+            port,
+        };
         broker.restart();
         broker
     }

@@ -27,6 +27,10 @@ use crate::shutdown::Shutdown;
 
 pub use demo::demo_config;
 
+/// Token budget per second of utterance: about 3× what fast speech needs; stops the runaway
+/// repetition loops Whisper can fall into on short or noisy clips (they cost seconds of CPU).
+const MAX_TOKENS_PER_SECOND: f32 = 12.0;
+
 /// How long the MQTT driver may take to publish `offline` and flush after the pipeline stopped.
 const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -81,14 +85,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let sources_shutdown = Shutdown::new();
-    let pipelines = sources::start_all(
-        &config,
-        &vad,
-        run_id,
-        &queue,
-        &metrics,
-        &sources_shutdown,
-    )?;
+    let pipelines = sources::start_all(&config, &vad, run_id, &queue, &metrics, &sources_shutdown)?;
     tracing::info!(sources = pipelines.len(), "perceptd running");
     crate::health::notify::sd_notify("READY=1");
 
@@ -116,7 +113,9 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         .await
         .is_err()
     {
-        tracing::warn!("MQTT flush did not finish in time; some QoS 1 messages may be unacknowledged");
+        tracing::warn!(
+            "MQTT flush did not finish in time; some QoS 1 messages may be unacknowledged"
+        );
     }
     let counters = serde_json::to_string(&metrics.snapshot()).unwrap_or_default();
     tracing::info!(counters = %counters, "perceptd stopped");
@@ -149,6 +148,7 @@ fn worker_settings(
         no_speech_threshold: Some(speech.no_speech_threshold),
         condition_on_previous_text: false,
         window: config.encode_window,
+        max_tokens_per_second: Some(MAX_TOKENS_PER_SECOND),
         ..TranscribeOptions::default()
     };
     let partial_options = TranscribeOptions {

@@ -132,7 +132,11 @@ fn demo_source() -> Result<(String, Box<dyn AudioSource>, Runner)> {
         Ok(device) => {
             tracing::info!(device = %device, "demo: listening to the default microphone");
             let reopen: Reopen = Box::new(|| Ok(Box::new(MicSource::open(None, 2000)?)));
-            Ok(("mic".into(), Box::new(MicSource::open(None, 2000)?), Runner::Supervised(reopen)))
+            Ok((
+                "mic".into(),
+                Box::new(MicSource::open(None, 2000)?),
+                Runner::Supervised(reopen),
+            ))
         }
         Err(e) => {
             tracing::info!(reason = %e, "demo: no working microphone; looping the built-in demo clip");
@@ -148,7 +152,10 @@ fn open(source: &SourceConfig) -> Result<(Box<dyn AudioSource>, Runner)> {
         SourceConfig::Mic(mic) => {
             let first = MicSource::open(mic.device.as_deref(), mic.ring_ms)?;
             let reopen: Reopen = Box::new(move || {
-                Ok(Box::new(MicSource::open(mic.device.as_deref(), mic.ring_ms)?))
+                Ok(Box::new(MicSource::open(
+                    mic.device.as_deref(),
+                    mic.ring_ms,
+                )?))
             });
             (Box::new(first), Runner::Supervised(reopen))
         }

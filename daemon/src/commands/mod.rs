@@ -1,8 +1,8 @@
 //! One module per command; [`run`] dispatches.
 
 pub mod bench;
-pub mod config;
 pub mod capture;
+pub mod config;
 pub mod models;
 pub mod run;
 pub mod transcribe;

@@ -5,9 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use percept_models::registry::{ModelFamily, known_model};
-use percept_models::whisper::{
-    EncodeWindow, Task, TranscribeOptions, Transcriber, WhisperModel,
-};
+use percept_models::whisper::{EncodeWindow, Task, TranscribeOptions, Transcriber, WhisperModel};
 
 use crate::audio_input::{InputFormat, read_audio_16k};
 use crate::cli::{EncodeWindowArg, TaskArg, TranscribeArgs};

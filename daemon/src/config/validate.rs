@@ -115,8 +115,7 @@ impl Config {
 
 fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
     let s = &file.speech;
-    let is_whisper =
-        |m: &percept_models::registry::KnownModel| m.family == ModelFamily::Whisper;
+    let is_whisper = |m: &percept_models::registry::KnownModel| m.family == ModelFamily::Whisper;
     if !percept_models::registry::known_model(&s.model).is_some_and(is_whisper) {
         let known: Vec<&str> = percept_models::registry::KNOWN_MODELS
             .iter()
@@ -363,8 +362,7 @@ mod tests {
     fn unknown_source_kinds_and_fields_are_rejected() {
         let err = Config::from_toml("[[source]]\nkind = \"camera\"\n", "t").unwrap_err();
         assert!(err.to_string().contains("camera"), "{err}");
-        let err =
-            Config::from_toml("[[source]]\nkind = \"mic\"\nrate = 48000\n", "t").unwrap_err();
+        let err = Config::from_toml("[[source]]\nkind = \"mic\"\nrate = 48000\n", "t").unwrap_err();
         assert!(err.to_string().contains("rate"), "{err}");
     }
 

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use percept_models::vad::{CHUNK_SAMPLES, EndpointConfig, EndpointConfigError, Endpointer, VadEvent};
+use percept_models::vad::{
+    CHUNK_SAMPLES, EndpointConfig, EndpointConfigError, Endpointer, VadEvent,
+};
 
 use super::clock::{StreamClock, samples_to_duration};
 use super::job::Job;
@@ -69,6 +71,9 @@ pub struct UtteranceTracker {
     open: Option<OpenUtterance>,
     /// Dropped audio not yet attached to an utterance, milliseconds.
     pending_dropped_ms: u64,
+    /// Whether the latest VAD chunk was speech: partials are only worth their CPU while someone
+    /// is talking (in the trailing silence the final is about to come).
+    speaking: bool,
     queue: Arc<JobQueue>,
     metrics: Arc<Metrics>,
 }
@@ -88,7 +93,7 @@ impl UtteranceTracker {
             run_id,
             sequence: 0,
             vad,
-            endpointer: Endpointer::new(settings.endpoint.clone())?,
+            endpointer: Endpointer::new(settings.endpoint)?,
             settings,
             buf: Vec::new(),
             buf_start: 0,
@@ -96,6 +101,7 @@ impl UtteranceTracker {
             clock: StreamClock::start(),
             open: None,
             pending_dropped_ms: 0,
+            speaking: false,
             queue,
             metrics,
         })
@@ -109,8 +115,6 @@ impl UtteranceTracker {
     /// Takes one block: fills overrun gaps with silence, sheds load when the backlog is too
     /// large, runs the VAD on every complete chunk, and queues partials and finals.
     pub fn push_block(&mut self, block: AudioBlock) -> Result<(), String> {
-        self.metrics
-            .add(Counter::AudioSamplesIn, block.samples.len() as u64);
         if block.dropped_samples > 0 {
             self.note_dropped(block.dropped_samples);
             let fill = block.dropped_samples.min(MAX_GAP_FILL_SAMPLES) as usize;
@@ -119,9 +123,12 @@ impl UtteranceTracker {
         let shedding = self.queue.backlog_samples() > self.settings.max_backlog_samples;
         if shedding {
             self.note_dropped(block.samples.len() as u64);
-            self.metrics
-                .add(Counter::DroppedAudioMs, samples_ms(block.samples.len() as u64));
-            self.buf.extend(std::iter::repeat_n(0.0, block.samples.len()));
+            self.metrics.add(
+                Counter::DroppedAudioMs,
+                samples_ms(block.samples.len() as u64),
+            );
+            self.buf
+                .extend(std::iter::repeat_n(0.0, block.samples.len()));
         } else {
             self.buf.extend(
                 block
@@ -135,6 +142,7 @@ impl UtteranceTracker {
             let at = (self.vad_pos - self.buf_start) as usize;
             let probability = self.vad.probability(&self.buf[at..at + CHUNK_SAMPLES])?;
             self.vad_pos += CHUNK_SAMPLES as u64;
+            self.speaking = probability >= self.settings.endpoint.threshold;
             for event in self.endpointer.push(probability) {
                 self.handle(event);
             }
@@ -185,7 +193,8 @@ impl UtteranceTracker {
                 let speech_end = if split {
                     end
                 } else {
-                    end.saturating_sub(self.settings.speech_pad_samples).max(start)
+                    end.saturating_sub(self.settings.speech_pad_samples)
+                        .max(start)
                 };
                 let mut job = self.job(&open, start, end, true);
                 job.speech_end = self.clock.instant_of(speech_end);
@@ -200,7 +209,7 @@ impl UtteranceTracker {
             return;
         };
         let end = self.vad_pos;
-        if interval == 0 || end < open.last_partial_end + interval {
+        if interval == 0 || !self.speaking || end < open.last_partial_end + interval {
             return;
         }
         let job = self.job(open, open.start, end, false);
@@ -244,7 +253,7 @@ impl UtteranceTracker {
 
 /// Milliseconds of `samples` at 16 kHz, rounded up.
 fn samples_ms(samples: u64) -> u64 {
-    samples_to_duration(samples).as_millis() as u64 + u64::from(samples % 16 != 0)
+    samples_to_duration(samples).as_millis() as u64 + u64::from(!samples.is_multiple_of(16))
 }
 
 #[cfg(test)]
@@ -276,8 +285,15 @@ mod tests {
             max_backlog_samples: max_backlog_secs * 16_000,
             speech_pad_samples: 200 * 16,
         };
-        UtteranceTracker::new("t", 7, Box::new(Loudness), settings, queue.clone(), Metrics::new())
-            .unwrap()
+        UtteranceTracker::new(
+            "t",
+            7,
+            Box::new(Loudness),
+            settings,
+            queue.clone(),
+            Metrics::new(),
+        )
+        .unwrap()
     }
 
     fn feed(tracker: &mut UtteranceTracker, samples: &[f32]) {
@@ -309,12 +325,23 @@ mod tests {
         let f = finals[0];
         assert_eq!(&*f.utterance_id, "t-7-1");
         // Speech from 1.0 s to 3.5 s, padded by 0.2 s each side (32 ms chunk granularity).
-        assert!((f.start_offset as i64 - 12_800).abs() <= 512, "{}", f.start_offset);
-        assert!((f.end_offset as i64 - 59_200).abs() <= 512, "{}", f.end_offset);
+        assert!(
+            (f.start_offset as i64 - 12_800).abs() <= 512,
+            "{}",
+            f.start_offset
+        );
+        assert!(
+            (f.end_offset as i64 - 59_200).abs() <= 512,
+            "{}",
+            f.end_offset
+        );
         assert_eq!(f.audio.len() as u64, f.end_offset - f.start_offset);
         feed(&mut t, &tone(1.5));
         let partials = drain(&queue);
-        assert!(partials.iter().any(|j| !j.is_final), "a partial during 1.5 s of speech");
+        assert!(
+            partials.iter().any(|j| !j.is_final),
+            "a partial during 1.5 s of speech"
+        );
         t.finish();
         let second = drain(&queue);
         let last = second.last().unwrap();

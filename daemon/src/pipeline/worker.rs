@@ -92,7 +92,14 @@ impl Worker {
         } else {
             &self.settings.partial_options
         };
-        let transcript = match self.transcriber.transcribe(&job.audio, options) {
+        let started = Instant::now();
+        let result = self.transcriber.transcribe(&job.audio, options);
+        tracing::debug!(
+            audio_ms = job.audio.len() / 16,
+            infer_ms = started.elapsed().as_millis() as u64,
+            "transcribed"
+        );
+        let transcript = match result {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "transcription failed; utterance dropped");
@@ -103,7 +110,8 @@ impl Worker {
                 return;
             }
         };
-        let (text, _) = collapse_repeated_ngrams(&transcript.text(), self.settings.max_ngram_repeats);
+        let (text, _) =
+            collapse_repeated_ngrams(&transcript.text(), self.settings.max_ngram_repeats);
         let suppressed = self.suppression(&transcript, &text);
         let published_before = self.revisions.contains_key(&job.utterance_id);
         if !job.is_final {

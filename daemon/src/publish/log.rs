@@ -23,7 +23,9 @@ impl<P: Publisher> Publisher for LoggingPublisher<P> {
         let result = self.inner.try_publish(msg);
         match &result {
             Ok(()) => tracing::info!(target: "perceptd::published", "{topic} {payload}"),
-            Err(e) => tracing::warn!(target: "perceptd::published", error = %e, "{topic} not published"),
+            Err(e) => {
+                tracing::warn!(target: "perceptd::published", error = %e, "{topic} not published")
+            }
         }
         result
     }

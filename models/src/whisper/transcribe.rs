@@ -32,6 +32,11 @@ pub struct TranscribeOptions {
     /// 30 s window; `Span` encodes only the audio (plus a little padding), which is much cheaper for
     /// short utterances.
     pub window: EncodeWindow,
+    /// Caps the tokens decoded per window at `16 + rate × seconds of audio in the window` (at most
+    /// the reference's 224). Speech rarely needs 5 tokens a second, so a generous cap only stops
+    /// runaway repetition loops, which otherwise cost seconds on short clips. `None`: the
+    /// reference's fixed 224.
+    pub max_tokens_per_second: Option<f32>,
 }
 
 /// How much of each 30 s window the encoder processes.
@@ -72,6 +77,7 @@ impl Default for TranscribeOptions {
             no_speech_threshold: Some(0.6),
             condition_on_previous_text: true,
             window: EncodeWindow::Full,
+            max_tokens_per_second: None,
         }
     }
 }
@@ -180,10 +186,14 @@ impl Transcriber {
             } else {
                 Vec::new()
             };
+            let window_secs = (segment_size * HOP_LENGTH) as f32 / SAMPLE_RATE as f32;
             let base = DecodeOptions {
                 task: options.task,
                 language: language.clone(),
                 prompt,
+                sample_len: options
+                    .max_tokens_per_second
+                    .map(|rate| sample_len_for(rate, window_secs, self.model.config().n_text_ctx)),
                 ..DecodeOptions::default()
             };
             let result = decode_with_fallback(&self.model, &cross, &base, options)?;
@@ -232,6 +242,13 @@ impl Transcriber {
             duration_secs: samples.len() as f32 / SAMPLE_RATE as f32,
         })
     }
+}
+
+/// The token budget for a window of `secs` seconds: `16 + rate × secs`, at most half the text
+/// context (224), as the reference's default.
+fn sample_len_for(rate: f32, secs: f32, n_text_ctx: usize) -> usize {
+    let budget = 16.0 + rate.max(0.0) * secs;
+    (budget.ceil() as usize).min(n_text_ctx / 2)
 }
 
 /// Copies frames `[seek, seek+size)` of a row-major `[n_mels][n_frames]` mel into a zero-padded
@@ -366,6 +383,13 @@ mod tests {
     use super::*;
 
     const TB: u32 = 100;
+
+    #[test]
+    fn the_token_budget_grows_with_the_audio_and_stops_at_half_the_context() {
+        assert_eq!(sample_len_for(12.0, 0.5, 448), 22);
+        assert_eq!(sample_len_for(12.0, 10.0, 448), 136);
+        assert_eq!(sample_len_for(12.0, 30.0, 448), 224);
+    }
 
     #[test]
     fn span_windows_are_even_padded_and_capped_at_the_full_window() {
