@@ -105,3 +105,30 @@ fn a_missing_config_file_is_one_clear_error_line() {
     assert!(err.contains("/no/such/perceptd.toml"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn an_unknown_microphone_is_one_clear_error_line_naming_the_device() {
+    let dir = scratch_dir("run_bad_device");
+    let path = dir.join("mic.toml");
+    std::fs::write(
+        &path,
+        "[mqtt]\nurl = \"mqtt://127.0.0.1:1883\"\n[[source]]\nkind = \"mic\"\ndevice = \"no-such-device\"\n",
+    )
+    .unwrap();
+    let out = perceptd()
+        .args(["run", "--config"])
+        .arg(&path)
+        .arg("--models-dir")
+        .arg(common::models_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let errors: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("perceptd: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("no-such-device"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

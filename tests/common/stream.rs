@@ -335,11 +335,19 @@ impl PrivateBroker {
     pub fn start(dir: &Path) -> Self {
         let port = free_port();
         let conf = dir.join("mosquitto.conf");
+        // Started as root, mosquitto switches to its own user: the store must be writable by it,
+        // or the subscriber's session (and its subscription) is lost over the restart.
+        let store = dir.join("mosquitto-store");
+        std::fs::create_dir_all(&store).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
         std::fs::write(
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nautosave_interval 1\n",
-                dir.display()
+                store.display()
             ),
         )
         .unwrap();
