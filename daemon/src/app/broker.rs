@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 pub fn start_embedded() -> Result<SocketAddr> {
     let addr = crate::publish::embedded::start_embedded_broker()
         .context("starting the embedded MQTT broker")?;
-    tracing::warn!(
+    tracing::info!(
         "no mqtt.url configured: using the embedded MQTT broker on mqtt://{addr} (subscribe with: mosquitto_sub -h {} -p {} -t '#' -v)",
         addr.ip(),
         addr.port()
