@@ -249,7 +249,10 @@ impl Endpointer {
                 if prob >= self.threshold {
                     u.silence_start = None;
                     u.speech_end = now;
-                } else if prob < self.neg_threshold {
+                } else if prob < self.neg_threshold || u.silence_start.is_some() {
+                    // Below neg_threshold starts (or continues) a silence; a chunk between the two
+                    // thresholds continues a silence already begun, so it can also end it (else a
+                    // long run of such chunks would hold the utterance open past every limit).
                     let silence_start = *u.silence_start.get_or_insert(chunk_start);
                     if now - silence_start >= self.min_silence {
                         if u.confirmed {
