@@ -5,13 +5,14 @@
 //! Topics are unique per test run (process id + a counter) because the shared broker serves other
 //! tests; retained messages are cleared at the end.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+mod common;
+
+use common::stream::PrivateBroker;
 use perceptd::health::{Counter, Metrics};
 use perceptd::publish::embedded::EMBEDDED_BROKER_MAX_PAYLOAD_BYTES;
 use perceptd::publish::mqtt::{BrokerUrlError, MqttConfig, MqttPublisher};
@@ -357,103 +358,14 @@ fn mqtts_and_malformed_urls_fail_validation_with_clear_messages() {
     assert!(problems("mqtt://127.0.0.1:1883").is_empty());
 }
 
-/// A free port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A private Mosquitto in the foreground on `port`, persisting to `dir` (so that a persistent
-/// subscriber session survives its restart).
-struct PrivateMosquitto {
-    child: Child,
-}
-
-impl PrivateMosquitto {
-    async fn start(port: u16, dir: &std::path::Path) -> PrivateMosquitto {
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
-                dir.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto is installed (scripts/setup.sh)");
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        wait_until_async("the private mosquitto listens", || async move {
-            tokio::net::TcpStream::connect(addr).await.is_ok()
-        })
-        .await;
-        PrivateMosquitto { child }
-    }
-
-    /// SIGTERM (Mosquitto saves its sessions), then waits for it to exit.
-    async fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(status.success());
-        timeout(WAIT, async {
-            while self.child.try_wait().unwrap().is_none() {
-                sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await
-        .expect("mosquitto exits on SIGTERM");
-    }
-}
-
-impl Drop for PrivateMosquitto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn wait_until_async<F, Fut>(what: &str, condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    timeout(WAIT, async {
-        while !condition().await {
-            sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("timed out waiting until {what}"));
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(unique(name));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    // Mosquitto started as root drops to its own user, which must be able to write its database.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    dir
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finals_published_while_the_broker_is_down_arrive_after_it_restarts() {
     init_logs();
     const N: usize = 20;
-    let dir = scratch_dir("mqtt-restart");
-    let port = free_port();
-    let url = format!("mqtt://127.0.0.1:{port}");
+    let dir = common::scratch_dir(&unique("mqtt-restart"));
+    let mut broker = PrivateBroker::start(&dir);
+    let url = format!("mqtt://127.0.0.1:{}", broker.port);
     let device = unique("restart");
-    let broker = PrivateMosquitto::start(port, &dir).await;
 
     // A persistent session: the restarted broker queues for this subscriber whatever the driver
     // sends before the subscriber is back.
@@ -473,7 +385,7 @@ async fn finals_published_while_the_broker_is_down_arrive_after_it_restarts() {
     })
     .await;
 
-    broker.stop().await;
+    broker.stop();
     wait_until("the driver saw the loss", || {
         metrics.get(Counter::MqttDisconnects) == 1
     })
@@ -487,7 +399,7 @@ async fn finals_published_while_the_broker_is_down_arrive_after_it_restarts() {
     sleep(Duration::from_secs(3)).await;
     let attempts_during_outage = metrics.get(Counter::MqttConnectAttempts) - attempts_before;
 
-    let _broker = PrivateMosquitto::start(port, &dir).await;
+    broker.restart();
     let mut missing: Vec<String> = (0..N).map(|i| format!("offline-{i}")).collect();
     while !missing.is_empty() {
         let got = sub
