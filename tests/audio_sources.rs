@@ -5,7 +5,6 @@
 mod source_conformance;
 
 use std::io::Cursor;
-use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
 use percept_dsp::{Audio, PcmFormat, decode_pcm, decode_wav, encode_wav_i16, to_mono_16k};
@@ -134,13 +133,8 @@ fn a_looping_file_continues_seamlessly_into_its_next_pass() {
     let expected = to_mono_16k(&three_passes).unwrap();
     let two_passes = 2 * to_mono_16k(&audio).unwrap().len();
 
-    let (tx, rx) = sync_channel(4);
     let shutdown = Shutdown::new();
-    let cx = SourceContext {
-        tx,
-        shutdown: shutdown.clone(),
-        metrics: Metrics::new(),
-    };
+    let (cx, rx) = SourceContext::new(4, shutdown.clone(), Metrics::new());
     let source = FileSource::from_wav_bytes("loop.wav", &bytes, Pacing::Fast, true).unwrap();
     let thread = std::thread::spawn(move || Box::new(source).run(cx));
     let mut got = Vec::new();
@@ -161,13 +155,8 @@ fn a_looping_file_continues_seamlessly_into_its_next_pass() {
 #[test]
 fn a_real_time_file_facing_a_full_channel_drops_blocks_and_reports_them() {
     let (bytes, expected) = stereo_wav(1.5);
-    let (tx, rx) = sync_channel(2);
     let metrics = Metrics::new();
-    let cx = SourceContext {
-        tx,
-        shutdown: Shutdown::new(),
-        metrics: metrics.clone(),
-    };
+    let (cx, rx) = SourceContext::new(2, Shutdown::new(), metrics.clone());
     let source = FileSource::from_wav_bytes("rt.wav", &bytes, Pacing::RealTime, false).unwrap();
     let thread = std::thread::spawn(move || Box::new(source).run(cx));
     // A stalled pipeline: nothing is received for half a second, then everything is drained.

@@ -320,14 +320,9 @@ fn mic_child_overrun_is_counted_and_reported_on_the_next_block() {
 
     let mic = MicSource::open(None, 100).expect("open the default mic");
     let monitor = mic.monitor();
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let shutdown = Shutdown::new();
     let metrics = Metrics::new();
-    let cx = SourceContext {
-        tx,
-        shutdown: shutdown.clone(),
-        metrics: metrics.clone(),
-    };
+    let (cx, rx) = SourceContext::new(1, shutdown.clone(), metrics.clone());
     let thread = std::thread::spawn(move || Box::new(mic).run(cx));
     // Nobody receives: the reader blocks on the full channel and the 100 ms ring overflows.
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -2,7 +2,7 @@
 //! embedded-WAV, stdin and microphone sources.
 #![allow(dead_code)]
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -43,14 +43,9 @@ struct Running {
 }
 
 fn start(source: Box<dyn AudioSource>, channel_blocks: usize) -> Running {
-    let (tx, rx) = sync_channel(channel_blocks);
     let shutdown = Shutdown::new();
     let metrics = Metrics::new();
-    let cx = SourceContext {
-        tx,
-        shutdown: shutdown.clone(),
-        metrics: metrics.clone(),
-    };
+    let (cx, rx) = SourceContext::new(channel_blocks, shutdown.clone(), metrics.clone());
     let thread = std::thread::spawn(move || source.run(cx));
     Running {
         rx,

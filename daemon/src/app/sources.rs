@@ -1,7 +1,7 @@
 //! Starts every configured source with its endpointing thread.
 
 use std::sync::Arc;
-use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -58,12 +58,7 @@ pub fn start_all(
     let settings = tracker_settings(config);
     let mut threads = Vec::new();
     for (name, first, runner) in opened {
-        let (tx, rx) = sync_channel(CHANNEL_BLOCKS);
-        let cx = SourceContext {
-            tx,
-            shutdown: shutdown.clone(),
-            metrics: metrics.clone(),
-        };
+        let (cx, rx) = SourceContext::new(CHANNEL_BLOCKS, shutdown.clone(), metrics.clone());
         let source_name = name.clone();
         std::thread::Builder::new()
             .name(format!("source-{name}"))

@@ -2,7 +2,7 @@
 //! callback → ring buffer → 16 kHz mono resampler → blocks) into a 16 kHz mono 16-bit WAV, like
 //! `arecord`, and reports what the device delivered.
 
-use std::sync::mpsc::{RecvTimeoutError, sync_channel};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -46,14 +46,9 @@ pub fn run(args: &CaptureArgs) -> Result<()> {
         mic.sample_format()
     );
     let monitor = mic.monitor();
-    let (tx, rx) = sync_channel(CHANNEL_BLOCKS);
     let shutdown = Shutdown::new();
     let metrics = Metrics::new();
-    let cx = SourceContext {
-        tx,
-        shutdown: shutdown.clone(),
-        metrics: metrics.clone(),
-    };
+    let (cx, rx) = SourceContext::new(CHANNEL_BLOCKS, shutdown.clone(), metrics.clone());
     let capture = std::thread::Builder::new()
         .name("capture".into())
         .spawn(move || Box::new(mic).run(cx))

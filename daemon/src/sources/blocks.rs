@@ -182,20 +182,13 @@ impl BlockWriter {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc::sync_channel;
 
     use super::*;
     use crate::health::Metrics;
     use crate::shutdown::Shutdown;
 
     fn context(capacity: usize) -> (SourceContext, std::sync::mpsc::Receiver<AudioBlock>) {
-        let (tx, rx) = sync_channel(capacity);
-        let cx = SourceContext {
-            tx,
-            shutdown: Shutdown::new(),
-            metrics: Metrics::new(),
-        };
-        (cx, rx)
+        SourceContext::new(capacity, Shutdown::new(), Metrics::new())
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod stdin;
 pub mod supervise;
 
 use std::sync::Arc;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 pub use error::SourceError;
 pub use file::{FileSource, Pacing};
@@ -76,6 +76,25 @@ pub struct SourceContext {
     pub shutdown: Shutdown,
     /// Counters: AudioSamplesIn, AudioOverruns, DroppedAudioMs, SourceRestarts.
     pub metrics: Arc<Metrics>,
+}
+
+impl SourceContext {
+    /// A context with a new bounded channel of `capacity` blocks, and the channel's receiving end.
+    pub fn new(
+        capacity: usize,
+        shutdown: Shutdown,
+        metrics: Arc<Metrics>,
+    ) -> (Self, Receiver<AudioBlock>) {
+        let (tx, rx) = sync_channel(capacity);
+        (
+            Self {
+                tx,
+                shutdown,
+                metrics,
+            },
+            rx,
+        )
+    }
 }
 
 /// Why a source's [`run`](AudioSource::run) returned without an error.

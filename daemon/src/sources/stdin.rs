@@ -143,19 +143,13 @@ fn offset_frame(error: PcmError, frames_before: usize) -> PcmError {
 #[cfg(test)]
 mod tests {
     use std::io::Cursor;
-    use std::sync::mpsc::sync_channel;
 
     use super::*;
     use crate::health::Metrics;
     use crate::shutdown::Shutdown;
 
     fn run_to_end(source: StdinSource) -> (Result<SourceEnd, SourceError>, Vec<f32>) {
-        let (tx, rx) = sync_channel(1024);
-        let cx = SourceContext {
-            tx,
-            shutdown: Shutdown::new(),
-            metrics: Metrics::new(),
-        };
+        let (cx, rx) = SourceContext::new(1024, Shutdown::new(), Metrics::new());
         let result = Box::new(source).run(cx);
         (result, rx.try_iter().flat_map(|b| b.samples).collect())
     }

@@ -73,7 +73,6 @@ pub fn run_supervised(
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::mpsc::sync_channel;
     use std::sync::{Arc, Mutex};
 
     use super::*;
@@ -116,12 +115,7 @@ mod tests {
     }
 
     fn context() -> SourceContext {
-        let (tx, _rx) = sync_channel(1);
-        SourceContext {
-            tx,
-            shutdown: Shutdown::new(),
-            metrics: Metrics::new(),
-        }
+        SourceContext::new(1, Shutdown::new(), Metrics::new()).0
     }
 
     fn tiny_backoff() -> Backoff {
