@@ -7,6 +7,7 @@
 //! on byte and sample slices, and user input never panics.
 
 pub mod audio;
+pub mod image;
 mod finite;
 pub mod pcm;
 pub mod resample;
@@ -16,6 +17,7 @@ pub mod wav;
 pub mod whisper_mel;
 
 pub use audio::Audio;
+pub use image::RgbImage;
 pub use pcm::{PcmError, PcmFormat, decode_pcm};
 pub use resample::{ResampleError, StreamResampler, to_mono_16k};
 pub use ring::{RingConsumer, RingProducer, sample_ring};

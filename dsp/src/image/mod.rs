@@ -1,0 +1,36 @@
+//! Image front end: decoding (JPEG, PNG, camera YUYV), and model preprocessing
+//! (resize, centre crop, normalise to NCHW f32).
+//!
+//! Everything works on byte slices and [`RgbImage`]s; nothing here does I/O.
+
+/// An 8-bit RGB image, rows top to bottom, pixels interleaved `R, G, B`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RgbImage {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width * height * 3` bytes.
+    pub data: Vec<u8>,
+}
+
+impl RgbImage {
+    /// An image of the given size filled with one colour.
+    pub fn filled(width: usize, height: usize, rgb: [u8; 3]) -> Self {
+        let mut data = Vec::with_capacity(width * height * 3);
+        for _ in 0..width * height {
+            data.extend_from_slice(&rgb);
+        }
+        Self {
+            width,
+            height,
+            data,
+        }
+    }
+
+    /// The pixel at (x, y). Panics when out of bounds (a programming error, not user input).
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.data[i], self.data[i + 1], self.data[i + 2]]
+    }
+}
