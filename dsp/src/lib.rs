@@ -3,12 +3,15 @@
 //! Decoders turn bytes into [`Audio`] ([`decode_wav`], [`decode_pcm`]), [`to_mono_16k`] and
 //! [`StreamResampler`] bring it to Whisper's 16 kHz mono, and [`whisper_mel`] computes the
 //! Whisper log-mel spectrogram (batch and streaming). [`sample_ring`] is the lock-free
-//! single-producer single-consumer buffer between an audio device callback and its reader. No I/O happens here: everything works
+//! single-producer single-consumer buffer between an audio device callback and its reader.
+//! [`image::Preprocessor`] turns an [`RgbImage`] into a model's NCHW input (Pillow-exact
+//! antialiased resize, centre crop, normalise; one `const` spec per model, e.g.
+//! [`image::CLIP_PREPROCESS`]). No I/O happens here: everything works
 //! on byte and sample slices, and user input never panics.
 
 pub mod audio;
-pub mod image;
 mod finite;
+pub mod image;
 pub mod pcm;
 pub mod resample;
 pub mod ring;

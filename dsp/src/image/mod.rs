@@ -3,6 +3,12 @@
 //!
 //! Everything works on byte slices and [`RgbImage`]s; nothing here does I/O.
 
+pub mod preprocess;
+pub mod resize;
+
+pub use preprocess::{CLIP_PREPROCESS, PreprocessError, PreprocessSpec, Preprocessor, SpecError};
+pub use resize::{Interpolation, Region, ResizeError, Resizer};
+
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved `R, G, B`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RgbImage {
