@@ -7,8 +7,8 @@
 //! on byte and sample slices, and user input never panics.
 
 pub mod audio;
-pub mod image;
 mod finite;
+pub mod image;
 pub mod pcm;
 pub mod resample;
 pub mod ring;
