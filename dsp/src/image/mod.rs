@@ -3,11 +3,23 @@
 //!
 //! Everything works on byte slices and [`RgbImage`]s; nothing here does I/O.
 
+pub mod decode;
+pub mod encode;
+mod error;
+pub mod motion;
 pub mod preprocess;
 pub mod resize;
+#[cfg(test)]
+mod test_images;
+pub mod yuyv;
 
+pub use decode::{DecodeLimits, decode_image, decode_image_into};
+pub use encode::encode_jpeg;
+pub use error::{ImageError, ImageFormat};
+pub use motion::{MotionDecision, MotionGate};
 pub use preprocess::{CLIP_PREPROCESS, PreprocessError, PreprocessSpec, Preprocessor, SpecError};
 pub use resize::{Interpolation, Region, ResizeError, Resizer};
+pub use yuyv::{i420_frame_len, i420_to_rgb_into, yuyv_to_rgb_into};
 
 /// An 8-bit RGB image, rows top to bottom, pixels interleaved `R, G, B`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
