@@ -10,6 +10,7 @@ pub mod audio_input;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod frames;
 pub mod health;
 pub mod logging;
 pub mod pipeline;

@@ -44,7 +44,7 @@ pub fn yuyv_to_rgb_into(
     if width == 0 || height == 0 {
         return Err(ImageError::ZeroSize { width, height });
     }
-    if width % 2 != 0 {
+    if !width.is_multiple_of(2) {
         return Err(ImageError::BadDimensions {
             layout: LAYOUT,
             rule: format!("width must be even (two pixels share U and V), got {width}"),
