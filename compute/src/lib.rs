@@ -103,6 +103,16 @@ pub fn default_threads() -> usize {
         .unwrap_or(1)
 }
 
+/// Runs `f` with tract's matrix products on the calling thread only, whatever the process-wide
+/// executor is. Background work (vision) uses it so it never competes with speech for the
+/// shared thread pool.
+pub fn single_threaded<R>(f: impl FnOnce() -> R) -> R {
+    tract_linalg::multithread::multithread_tract_scope(
+        tract_linalg::multithread::Executor::SingleThread,
+        f,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,6 +33,12 @@ pub enum Command {
     Config(ConfigCommand),
     /// Record the microphone through the daemon's capture path into a 16 kHz mono WAV.
     Capture(CaptureArgs),
+    /// Label images with an image model (the daemon's camera path, one shot).
+    Classify(ClassifyArgs),
+    /// Print the embedding of an image, or of a text with a CLIP model.
+    Embed(EmbedArgs),
+    /// Measure the camera path's cost per frame: decoding, preprocessing, the model.
+    BenchVision(BenchVisionArgs),
 }
 
 /// `perceptd run`.
@@ -200,4 +206,77 @@ pub struct CaptureArgs {
     /// The WAV file to write (16 kHz mono, 16-bit).
     #[arg(long, required_unless_present = "list")]
     pub out: Option<PathBuf>,
+}
+
+/// Which image model a one-shot command uses.
+#[derive(Debug, Clone, Args)]
+pub struct VisionModelArgs {
+    /// `efficientnet-lite0`, or a CLIP export: a directory holding `vision_model.onnx` and
+    /// `text_model.onnx` (or `model.onnx`), or one combined `.onnx` file.
+    #[arg(long, default_value = "efficientnet-lite0")]
+    pub model: String,
+    /// Use the `[vision]` section of this config file instead of `--model` (exactly what the
+    /// daemon would load).
+    #[arg(long, conflicts_with = "model")]
+    pub config: Option<PathBuf>,
+    /// CLIP BPE vocabulary; default: `clip-assets/bpe_simple_vocab_16e6.txt.gz` in the models dir.
+    #[arg(long)]
+    pub vocab: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub models: ModelsDirArg,
+}
+
+/// `perceptd classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// JPEG or PNG files.
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// Zero-shot labels for a CLIP model, comma separated (`--labels "cat,dog,empty room"`).
+    #[arg(long, value_delimiter = ',')]
+    pub labels: Vec<String>,
+    /// How many labels to print per image.
+    #[arg(long, default_value_t = 5)]
+    pub top_k: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub vision: VisionModelArgs,
+}
+
+/// `perceptd embed`.
+#[derive(Debug, Args)]
+pub struct EmbedArgs {
+    /// A JPEG or PNG file.
+    #[arg(required_unless_present = "text", conflicts_with = "text")]
+    pub image: Option<PathBuf>,
+    /// Embed this text instead (CLIP models only).
+    #[arg(long)]
+    pub text: Option<String>,
+    /// Print the model's raw output instead of the unit-length vector the daemon publishes.
+    #[arg(long)]
+    pub raw: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub vision: VisionModelArgs,
+}
+
+/// `perceptd bench-vision`.
+#[derive(Debug, Args)]
+pub struct BenchVisionArgs {
+    /// The image to decode and analyse (JPEG or PNG).
+    #[arg(long)]
+    pub image: PathBuf,
+    /// Matmul threads for the pooled run (the daemon's vision thread always uses one).
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Timed runs per figure (after one warm-up run).
+    #[arg(long, default_value_t = 10)]
+    pub repeat: usize,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub vision: VisionModelArgs,
 }

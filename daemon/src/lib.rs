@@ -17,3 +17,4 @@ pub mod pipeline;
 pub mod publish;
 pub mod shutdown;
 pub mod sources;
+pub mod vision;

@@ -7,7 +7,11 @@
 //! - [`registry`]: the model files perceptd knows, their manifests and sha256 verification.
 //! - [`eval`]: text normalisation and word error rate, for tests and benchmarks.
 
+pub mod clip;
 pub mod eval;
+pub mod imagenet;
+pub mod onnx_graph;
 pub mod registry;
 pub mod vad;
+pub mod vision;
 pub mod whisper;

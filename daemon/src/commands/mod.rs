@@ -1,11 +1,17 @@
 //! One module per command; [`run`] dispatches.
 
 pub mod bench;
+pub mod bench_vision;
 pub mod capture;
+pub mod classify;
 pub mod config;
+pub mod embed;
 pub mod models;
 pub mod run;
 pub mod transcribe;
+mod vision_model;
+
+pub use vision_model::DEFAULT_VOCAB;
 
 use anyhow::Result;
 
@@ -20,5 +26,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Run(args) => run::run(&args),
         Command::Config(command) => config::run(&command),
         Command::Capture(args) => capture::run(&args),
+        Command::Classify(args) => classify::run(&args),
+        Command::Embed(args) => embed::run(&args),
+        Command::BenchVision(args) => bench_vision::run(&args),
     }
 }

@@ -13,6 +13,9 @@ use crate::cli::ModelsCommand;
 const FETCH_SCRIPT: &str = include_str!("../../../scripts/fetch_models.py");
 const CONVERT_SCRIPT: &str = include_str!("../../../scripts/whisper_convert.py");
 const NUMPY_REF_SCRIPT: &str = include_str!("../../../scripts/whisper_numpy_ref.py");
+const EFFNET_CONVERT_SCRIPT: &str = include_str!("../../../scripts/effnet_convert.py");
+const EFFNET_REF_SCRIPT: &str = include_str!("../../../scripts/effnet_numpy_ref.py");
+const TORCH_LEGACY_SCRIPT: &str = include_str!("../../../scripts/torch_legacy.py");
 
 /// Runs the command.
 pub fn run(command: &ModelsCommand) -> Result<()> {
@@ -44,6 +47,9 @@ fn fetch(models_dir: &Path, with: &[String]) -> Result<()> {
         ("fetch_models.py", FETCH_SCRIPT),
         ("whisper_convert.py", CONVERT_SCRIPT),
         ("whisper_numpy_ref.py", NUMPY_REF_SCRIPT),
+        ("effnet_convert.py", EFFNET_CONVERT_SCRIPT),
+        ("effnet_numpy_ref.py", EFFNET_REF_SCRIPT),
+        ("torch_legacy.py", TORCH_LEGACY_SCRIPT),
     ] {
         std::fs::write(scripts.join(name), text).with_context(|| format!("writing {name}"))?;
     }

@@ -11,7 +11,7 @@ use crate::shutdown::Shutdown;
 pub fn run(args: &RunArgs) -> Result<()> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path)?,
-        None => app::demo_config()?,
+        None => app::demo_config(args.models.models_dir.as_deref())?,
     };
     if let Some(dir) = &args.models.models_dir {
         config.models_dir = dir.clone();

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::vision::{CameraConfig, VisionConfig};
 use crate::publish::mqtt::MqttConfig;
 
 /// The whole config file. Every section is optional; an empty file runs the defaults.
@@ -28,10 +29,16 @@ pub struct ConfigFile {
     /// Voice activity detection and endpointing.
     #[serde(default)]
     pub vad: VadConfig,
-    /// Audio sources, each a `[[source]]` table. None: the default microphone, or the bundled demo
-    /// clip looping when no microphone works.
+    /// Audio sources, each a `[[source]]` table. None (and no `[[camera]]` either): the default
+    /// microphone, or the bundled demo clip looping when no microphone works.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
+    /// The image model and what is published from it (used when a `[[camera]]` exists).
+    #[serde(default)]
+    pub vision: VisionConfig,
+    /// Frame sources, each a `[[camera]]` table. None: no vision.
+    #[serde(default, rename = "camera")]
+    pub cameras: Vec<CameraConfig>,
 }
 
 /// `[log]`.
@@ -58,6 +65,10 @@ impl Default for LogConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpeechConfig {
+    /// Listen at all. Default: true when `[[source]]` tables exist or no `[[camera]]` does (a
+    /// camera-only config has no audio unless this is true, which then opens the default
+    /// microphone or the demo clip).
+    pub enabled: Option<bool>,
     /// Whisper model name (`perceptd models list`). Default: `tiny.en`.
     #[serde(default = "defaults::model")]
     pub model: String,

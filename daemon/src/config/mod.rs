@@ -6,9 +6,11 @@
 
 mod file;
 mod validate;
+mod vision;
 
 pub use file::{
     ConfigFile, FileSourceConfig, LogConfig, MicSourceConfig, SourceConfig, SpeechConfig,
     StdinSourceConfig, VadConfig,
 };
 pub use validate::{Config, ConfigError};
+pub use vision::{CAMERA_KINDS, CameraConfig, ClipConfig, VisionConfig};

@@ -20,6 +20,8 @@ pub struct Config {
     pub models_dir: PathBuf,
     /// The encoder window chosen by `speech.encode_window`.
     pub encode_window: EncodeWindow,
+    /// Whether the audio pipeline runs (`speech.enabled`, or its default).
+    pub audio_enabled: bool,
 }
 
 /// Why a config cannot be used.
@@ -88,6 +90,25 @@ impl Config {
         check_speech(&file, &mut problems);
         check_vad(&file, &mut problems);
         check_sources(&file.sources, &mut problems);
+        super::vision::check_vision(&file.vision, &file.cameras, &mut problems);
+        for camera in &file.cameras {
+            if file.sources.iter().any(|s| s.name() == camera.name()) {
+                problems.push(format!(
+                    "camera: name {:?} is also an audio source's name",
+                    camera.name()
+                ));
+            }
+        }
+        let audio_enabled = file
+            .speech
+            .enabled
+            .unwrap_or(!file.sources.is_empty() || file.cameras.is_empty());
+        if !audio_enabled && !file.sources.is_empty() {
+            problems.push(
+                "speech.enabled: is false, but [[source]] tables are configured; remove one or the other"
+                    .into(),
+            );
+        }
         let encode_window = match file.speech.encode_window.as_str() {
             "full" => EncodeWindow::Full,
             _ => EncodeWindow::Span {
@@ -109,6 +130,7 @@ impl Config {
             device,
             models_dir,
             encode_window,
+            audio_enabled,
         })
     }
 }
@@ -287,7 +309,7 @@ fn check_sources(sources: &[SourceConfig], problems: &mut Vec<String>) {
 }
 
 /// Whether a name can be used as one MQTT topic level.
-fn is_topic_safe(name: &str) -> bool {
+pub(super) fn is_topic_safe(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name

@@ -46,11 +46,13 @@ pub enum Counter {
     FramesDropped,
     /// Frames that could not be read or decoded (bad file, corrupt camera buffer).
     FrameErrors,
+    /// Frames the vision model analysed.
+    FramesAnalyzed,
 }
 
 impl Counter {
     /// All counters, in display order.
-    pub const ALL: [Counter; 19] = [
+    pub const ALL: [Counter; 20] = [
         Counter::AudioSamplesIn,
         Counter::AudioOverruns,
         Counter::DroppedAudioMs,
@@ -70,6 +72,7 @@ impl Counter {
         Counter::FramesSent,
         Counter::FramesDropped,
         Counter::FrameErrors,
+        Counter::FramesAnalyzed,
     ];
 
     /// The snake_case name used in logs and the stats message.
@@ -94,6 +97,7 @@ impl Counter {
             Counter::FramesSent => "frames_sent",
             Counter::FramesDropped => "frames_dropped",
             Counter::FrameErrors => "frame_errors",
+            Counter::FramesAnalyzed => "frames_analyzed",
         }
     }
 }

@@ -1,7 +1,7 @@
 //! A publisher that logs every message (topic and payload) before handing it on: the demo's
 //! "watch transcripts scroll by".
 
-use super::{Message, PublishError, Publisher};
+use super::{Message, MessageKind, PublishError, Publisher};
 
 /// Logs each message at info level, then forwards it to `inner`.
 #[derive(Debug, Clone)]
@@ -19,7 +19,13 @@ impl<P: Publisher> LoggingPublisher<P> {
 impl<P: Publisher> Publisher for LoggingPublisher<P> {
     fn try_publish(&self, msg: Message) -> Result<(), PublishError> {
         let topic = msg.topic.clone();
-        let payload = String::from_utf8_lossy(&msg.payload).into_owned();
+        let payload = match msg.kind {
+            // Long base64 or binary: the size says enough.
+            MessageKind::Embedding | MessageKind::Snapshot => {
+                format!("<{} bytes>", msg.payload.len())
+            }
+            _ => String::from_utf8_lossy(&msg.payload).into_owned(),
+        };
         let result = self.inner.try_publish(msg);
         match &result {
             Ok(()) => tracing::info!(target: "perceptd::published", "{topic} {payload}"),

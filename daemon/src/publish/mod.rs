@@ -54,6 +54,12 @@ pub enum MessageKind {
     Status,
     /// Periodic counters.
     Stats,
+    /// A camera's label event or caption (small JSON).
+    Labels,
+    /// An embedding envelope (JSON with a base64 vector).
+    Embedding,
+    /// A JPEG thumbnail (binary).
+    Snapshot,
 }
 
 /// One message to publish.

@@ -40,6 +40,16 @@ pub const CLIP_PREPROCESS: PreprocessSpec = PreprocessSpec {
     interpolation: Interpolation::Bicubic,
 };
 
+/// EfficientNet-Lite0 (the TF checkpoint's convention, `(pixel - 127) / 128`): bicubic resize of
+/// the shortest side to 256, centre crop 224.
+pub const EFFNET_LITE0_PREPROCESS: PreprocessSpec = PreprocessSpec {
+    resize_shortest: 256,
+    crop: 224,
+    mean: [127.0 / 255.0; 3],
+    std: [128.0 / 255.0; 3],
+    interpolation: Interpolation::Bicubic,
+};
+
 /// What a model wants done to an image before it sees it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PreprocessSpec {

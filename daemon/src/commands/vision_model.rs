@@ -1,0 +1,110 @@
+//! Loading the image model for `classify` and `embed` from `--model` / `--config`, and reading
+//! image files: the same [`Analyzer`] and decoder the daemon's cameras use.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use percept_dsp::RgbImage;
+use percept_dsp::image::decode::{DecodeLimits, decode_image};
+use percept_models::clip::{ClipFiles, DEFAULT_LOGIT_SCALE, DEFAULT_TEMPLATES};
+
+use crate::cli::VisionModelArgs;
+use crate::config::Config;
+use crate::vision::Analyzer;
+use crate::vision::model::{CLIP_MODEL, ClipSettings, VisionSettings};
+
+/// The BPE vocabulary's place in the models directory.
+pub const DEFAULT_VOCAB: &str = "clip-assets/bpe_simple_vocab_16e6.txt.gz";
+
+/// Loads the model the arguments name; `labels` are zero-shot labels (CLIP only).
+pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) -> Result<Analyzer> {
+    if let Some(path) = &args.config {
+        let config = Config::from_file(path)?;
+        let mut settings = crate::app::vision_settings(&config);
+        settings.top_k = top_k;
+        let mut analyzer = Analyzer::load(&settings, &config.models_dir)?;
+        if !labels.is_empty() {
+            let templates = settings.clip.map(|c| c.templates).unwrap_or_default();
+            analyzer.set_labels(labels, &templates)?;
+        }
+        return Ok(analyzer);
+    }
+    let models_dir = args.models.resolve();
+    let settings = match clip_files(&args.model)? {
+        None => {
+            if !labels.is_empty() {
+                bail!(
+                    "--labels needs a zero-shot model (a CLIP export); {} has fixed classes",
+                    args.model
+                );
+            }
+            VisionSettings {
+                model: args.model.clone(),
+                clip: None,
+                top_k,
+            }
+        }
+        Some(files) => VisionSettings {
+            model: CLIP_MODEL.into(),
+            clip: Some(ClipSettings {
+                name: clip_name(&args.model),
+                files,
+                vocab: args
+                    .vocab
+                    .clone()
+                    .unwrap_or_else(|| models_dir.join(DEFAULT_VOCAB)),
+                labels: if labels.is_empty() {
+                    vec!["photo".into()]
+                } else {
+                    labels.to_vec()
+                },
+                templates: DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect(),
+                logit_scale: DEFAULT_LOGIT_SCALE,
+            }),
+            top_k,
+        },
+    };
+    Analyzer::load(&settings, &models_dir)
+}
+
+/// The CLIP graphs `model` points at, or `None` when it is a registry name.
+fn clip_files(model: &str) -> Result<Option<ClipFiles>> {
+    let path = Path::new(model);
+    if !path.exists() {
+        if model.contains('/') || model.ends_with(".onnx") {
+            bail!("--model {model}: no such file or directory");
+        }
+        return Ok(None);
+    }
+    if path.is_file() {
+        return Ok(Some(ClipFiles::Combined(path.to_path_buf())));
+    }
+    let (vision, text) = (path.join("vision_model.onnx"), path.join("text_model.onnx"));
+    if vision.is_file() && text.is_file() {
+        return Ok(Some(ClipFiles::Separate { vision, text }));
+    }
+    let combined = path.join("model.onnx");
+    if combined.is_file() {
+        return Ok(Some(ClipFiles::Combined(combined)));
+    }
+    bail!(
+        "--model {model}: the directory holds neither vision_model.onnx + text_model.onnx nor model.onnx"
+    )
+}
+
+/// A name for a CLIP export given by path: its directory's or file's stem.
+fn clip_name(model: &str) -> String {
+    let path = PathBuf::from(model);
+    let stem = if path.is_dir() {
+        path.file_name()
+    } else {
+        path.file_stem()
+    };
+    stem.map_or_else(|| "clip".into(), |s| s.to_string_lossy().into_owned())
+}
+
+/// Reads and decodes one image file with the daemon's default limits.
+pub fn read_image(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+    decode_image(&bytes, &DecodeLimits::default()).with_context(|| format!("{}", path.display()))
+}

@@ -1,0 +1,54 @@
+//! A short caption from the top labels ("suit, Windsor tie"), published when it changes.
+
+use percept_models::vision::LabelScore;
+
+/// How captions are made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaptionPolicy {
+    /// At most this many labels.
+    pub top_k: usize,
+    /// Labels below this probability are left out.
+    pub min_probability: f32,
+}
+
+/// The caption of one frame's labels (most probable first): the names joined with ", ", or
+/// `None` when no label qualifies.
+pub fn caption_for(labels: &[LabelScore], policy: CaptionPolicy) -> Option<String> {
+    let names: Vec<&str> = labels
+        .iter()
+        .filter(|l| l.probability >= policy.min_probability)
+        .take(policy.top_k)
+        .map(|l| &*l.label)
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn caption_joins_the_qualifying_top_labels() {
+        let labels: Vec<LabelScore> = [("suit", 0.8), ("Windsor tie", 0.1), ("cat", 0.01)]
+            .iter()
+            .map(|(l, p)| LabelScore {
+                label: Arc::from(*l),
+                probability: *p,
+            })
+            .collect();
+        let policy = CaptionPolicy {
+            top_k: 3,
+            min_probability: 0.05,
+        };
+        assert_eq!(
+            caption_for(&labels, policy).as_deref(),
+            Some("suit, Windsor tie")
+        );
+        let strict = CaptionPolicy {
+            min_probability: 0.9,
+            ..policy
+        };
+        assert_eq!(caption_for(&labels, strict), None);
+    }
+}

@@ -1,0 +1,241 @@
+//! The vision stage: for each frame that passed its source's frame policy, run the model and
+//! publish what changed: label events (with hysteresis), captions, rate-limited embeddings and
+//! optional snapshots. One instance serves every camera; state is kept per source.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use percept_dsp::RgbImage;
+use percept_models::vision::{ImageAnalysis, l2_normalized};
+
+use super::caption::{CaptionPolicy, caption_for};
+use super::embedding::{EmbeddingDtype, EmbeddingEnvelope, encode_vector};
+use super::labels::{LabelChange, LabelPolicy, LabelTracker};
+use super::model::Analyzer;
+use super::payload::{CaptionMessage, LabelsMessage, labels_json};
+use super::snapshot::snapshot_jpeg;
+use crate::health::{Counter, Metrics};
+use crate::pipeline::clock::rfc3339_millis;
+use crate::publish::{Message, MessageKind, Publisher, Qos};
+
+/// What the stage publishes and how often.
+#[derive(Debug, Clone)]
+pub struct StageSettings {
+    /// `{prefix}/{device}`.
+    pub topic_root: String,
+    /// Label hysteresis.
+    pub labels: LabelPolicy,
+    /// Caption making.
+    pub caption: CaptionPolicy,
+    /// Minimum time between embeddings of one source; zero: every frame.
+    pub embedding_interval: Duration,
+    /// Embedding value type.
+    pub embedding_dtype: EmbeddingDtype,
+    /// Normalise embeddings before sending.
+    pub embedding_l2_normalize: bool,
+    /// Thumbnail longest side when snapshots are on.
+    pub snapshot_max_side: Option<u32>,
+}
+
+/// One analysed frame, as the stage sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameInfo<'a> {
+    /// The camera source's name.
+    pub source: &'a str,
+    /// Sequence number within the source.
+    pub seq: u64,
+    /// Capture time.
+    pub captured_at: std::time::SystemTime,
+    /// The pixels.
+    pub image: &'a RgbImage,
+}
+
+struct SourceState {
+    tracker: LabelTracker,
+    caption: Option<String>,
+    last_embedding: Option<Instant>,
+}
+
+/// The model plus per-source publishing state.
+pub struct VisionStage {
+    analyzer: Analyzer,
+    publisher: Arc<dyn Publisher>,
+    settings: StageSettings,
+    metrics: Arc<Metrics>,
+    sources: HashMap<String, SourceState>,
+}
+
+impl VisionStage {
+    /// A stage with no per-source state yet.
+    pub fn new(
+        analyzer: Analyzer,
+        publisher: Arc<dyn Publisher>,
+        settings: StageSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            analyzer,
+            publisher,
+            settings,
+            metrics,
+            sources: HashMap::new(),
+        }
+    }
+
+    /// Analyses one frame and publishes what changed. A model error is logged and counted;
+    /// the next frame is tried as usual.
+    pub fn handle(&mut self, frame: FrameInfo<'_>) {
+        let analysis = match self.analyzer.analyze(frame.image) {
+            Ok(a) => a,
+            Err(e) => {
+                self.metrics.add(Counter::FrameErrors, 1);
+                tracing::warn!(
+                    source = frame.source,
+                    seq = frame.seq,
+                    "frame not analysed: {e:#}"
+                );
+                return;
+            }
+        };
+        self.metrics.add(Counter::FramesAnalyzed, 1);
+        let now = Instant::now();
+        let policy = self.settings.labels;
+        let state = self
+            .sources
+            .entry(frame.source.to_string())
+            .or_insert_with(|| SourceState {
+                tracker: LabelTracker::new(policy),
+                caption: None,
+                last_embedding: None,
+            });
+        let change = state.tracker.update(&analysis.labels, now);
+        let caption = caption_for(&analysis.labels, self.settings.caption);
+        let caption_changed = caption.is_some() && caption != state.caption;
+        if caption_changed {
+            state.caption = caption.clone();
+        }
+        let embedding_due = state.last_embedding.is_none_or(|last| {
+            now.saturating_duration_since(last) >= self.settings.embedding_interval
+        });
+        if embedding_due {
+            state.last_embedding = Some(now);
+        }
+        if let Some(change) = &change {
+            self.publish_labels(frame, &analysis, change);
+        }
+        if let (true, Some(caption)) = (caption_changed, caption) {
+            self.publish_caption(frame, &analysis, caption);
+        }
+        if embedding_due {
+            self.publish_embedding(frame, &analysis);
+        }
+    }
+
+    fn topic(&self, source: &str, leaf: &str) -> String {
+        format!("{}/camera/{source}/{leaf}", self.settings.topic_root)
+    }
+
+    fn publish_labels(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis, change: &LabelChange) {
+        let message = LabelsMessage {
+            source: frame.source.to_string(),
+            model: self.analyzer.name().to_string(),
+            synthetic: self.analyzer.synthetic(),
+            labels: labels_json(&change.present),
+            entered: change.entered.iter().map(|l| l.to_string()).collect(),
+            exited: change.exited.iter().map(|l| l.to_string()).collect(),
+            top: labels_json(&analysis.labels),
+            timestamp: rfc3339_millis(frame.captured_at),
+            frame_seq: frame.seq,
+        };
+        tracing::info!(
+            source = frame.source,
+            entered = ?message.entered,
+            exited = ?message.exited,
+            "labels changed"
+        );
+        self.send(
+            self.topic(frame.source, "labels"),
+            json(&message),
+            Qos::AtLeastOnce,
+            true,
+            MessageKind::Labels,
+        );
+        if let Some(max_side) = self.settings.snapshot_max_side {
+            match snapshot_jpeg(frame.image, max_side) {
+                Ok(jpeg) => self.send(
+                    self.topic(frame.source, "snapshot"),
+                    jpeg,
+                    Qos::AtMostOnce,
+                    false,
+                    MessageKind::Snapshot,
+                ),
+                Err(e) => tracing::warn!(source = frame.source, "snapshot not made: {e}"),
+            }
+        }
+    }
+
+    fn publish_caption(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis, caption: String) {
+        let used = caption.split(", ").count();
+        let message = CaptionMessage {
+            source: frame.source.to_string(),
+            model: self.analyzer.name().to_string(),
+            synthetic: self.analyzer.synthetic(),
+            caption,
+            labels: labels_json(&analysis.labels[..used.min(analysis.labels.len())]),
+            timestamp: rfc3339_millis(frame.captured_at),
+            frame_seq: frame.seq,
+        };
+        self.send(
+            self.topic(frame.source, "caption"),
+            json(&message),
+            Qos::AtLeastOnce,
+            true,
+            MessageKind::Labels,
+        );
+    }
+
+    fn publish_embedding(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis) {
+        let values = if self.settings.embedding_l2_normalize {
+            l2_normalized(&analysis.embedding)
+        } else {
+            analysis.embedding.clone()
+        };
+        let envelope = EmbeddingEnvelope {
+            model: self.analyzer.name().to_string(),
+            synthetic: self.analyzer.synthetic(),
+            dim: values.len(),
+            dtype: self.settings.embedding_dtype,
+            l2_normalized: self.settings.embedding_l2_normalize,
+            data: encode_vector(&values, self.settings.embedding_dtype),
+            timestamp: rfc3339_millis(frame.captured_at),
+            source: frame.source.to_string(),
+            frame_seq: frame.seq,
+        };
+        self.send(
+            self.topic(frame.source, "embedding"),
+            json(&envelope),
+            Qos::AtMostOnce,
+            false,
+            MessageKind::Embedding,
+        );
+    }
+
+    fn send(&self, topic: String, payload: Vec<u8>, qos: Qos, retain: bool, kind: MessageKind) {
+        let message = Message {
+            topic,
+            payload,
+            qos,
+            retain,
+            kind,
+        };
+        if let Err(e) = self.publisher.try_publish(message) {
+            self.metrics.add(Counter::MqttDropped, 1);
+            tracing::warn!("vision message not queued: {e}");
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("vision payloads are plain structs of strings and numbers")
+}
