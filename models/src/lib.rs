@@ -4,6 +4,7 @@
 //!   greedy decoding with the reference's rules, long-form transcription).
 //! - [`vad`]: voice activity detection: Silero VAD v6 on tract (one cheap session per audio
 //!   stream) and an endpointer that turns its speech probabilities into utterance boundaries.
+//! - [`clip`]: CLIP support: the BPE tokenizer (zero-shot labels and the encoders build on it).
 //! - [`registry`]: the model files perceptd knows, their manifests and sha256 verification.
 //! - [`eval`]: text normalisation and word error rate, for tests and benchmarks.
 

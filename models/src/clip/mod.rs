@@ -1,5 +1,11 @@
 //! CLIP: the BPE tokenizer, image and text encoders from ONNX exports, and zero-shot labels.
 //!
+//! - [`tokenizer`]: the BPE tokenizer on `bpe_simple_vocab_16e6.txt.gz`, with the text clean-up
+//!   of the reference (`ftfy`-like fixes, HTML unescaping, lower-casing), a context of 77,
+//!   start/end tokens, truncation and the attention mask;
+//! - [`model`]: the image and text towers in the separate and combined export layouts;
+//! - [`zero_shot`]: prompt-ensembled zero-shot labels with a prompt cache.
+//!
 //! No trained CLIP weights can be fetched here; the code targets the official exports'
 //! layouts and I/O names, and is proven on a SYNTHETIC model (`scripts/make_synthetic_clip.py`:
 //! the real architecture at reduced width with random weights).
