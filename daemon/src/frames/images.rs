@@ -122,6 +122,10 @@ impl FrameSource for ImagesSource {
                 if pacer.wait(cx.shutdown()) {
                     return Ok(FrameEnd::Shutdown);
                 }
+                // A list of only bad files never offers a frame: notice a closed receiver here.
+                if let Some(end) = cx.stopped() {
+                    return Ok(end);
+                }
                 match load(&path, &self.spec.limits, &mut buffer) {
                     Ok(()) => match offer(&cx, std::mem::take(&mut buffer)) {
                         Ok(reuse) => buffer = reuse,
