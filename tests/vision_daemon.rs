@@ -85,6 +85,16 @@ max_fps = 0
     )
 }
 
+/// A subscriber to the text topics of the camera (the snapshot is binary).
+fn camera_subscriber(port: u16, prefix: &str) -> Subscriber {
+    let topics: Vec<String> = ["labels", "caption", "embedding"]
+        .iter()
+        .map(|leaf| format!("{prefix}/{DEVICE}/camera/shelf/{leaf}"))
+        .collect();
+    let filters: Vec<&str> = topics.iter().map(String::as_str).collect();
+    Subscriber::start_filters(port, &filters, None)
+}
+
 fn payloads(messages: &[Received], prefix: &str, leaf: &str) -> Vec<Value> {
     let topic = format!("{prefix}/{DEVICE}/camera/shelf/{leaf}");
     messages
@@ -174,7 +184,7 @@ fn photo_and_synthetic_images_give_labels_caption_and_embedding_on_mosquitto() {
     std::fs::create_dir_all(&images).unwrap();
     fill_image_dir(&images);
     let prefix = unique_prefix("vision");
-    let subscriber = Subscriber::start(1883, &format!("{prefix}/{DEVICE}/camera/+/+"), None);
+    let subscriber = camera_subscriber(1883, &prefix);
     let mut daemon = Daemon::start(
         &dir,
         &config(&prefix, &images, "url = \"mqtt://127.0.0.1:1883\"", ""),
@@ -183,9 +193,13 @@ fn photo_and_synthetic_images_give_labels_caption_and_embedding_on_mosquitto() {
         .wait(Duration::from_secs(120))
         .expect("the daemon exits after the last image");
     assert!(status.success(), "exit status {status}");
-    assert!(subscriber.wait_until(Duration::from_secs(10), |m| {
-        payloads(m, &prefix, "embedding").len() >= 3
-    }));
+    assert!(
+        subscriber.wait_until(Duration::from_secs(10), |m| {
+            payloads(m, &prefix, "embedding").len() >= 3
+        }),
+        "three embeddings arrive; daemon log:\n{}",
+        daemon.log.snapshot().join("\n")
+    );
     assert_vision_messages(&subscriber.messages(), &prefix);
     assert_eq!(
         daemon.final_counter("frame_errors"),
@@ -211,7 +225,7 @@ fn a_watched_directory_gives_the_same_messages_and_a_snapshot_on_the_embedded_br
     let prefix = unique_prefix("vision-embedded");
     let mut daemon = Daemon::start(&dir, &config(&prefix, &images, "", "watch = true"));
     let port = daemon.embedded_broker_port();
-    let subscriber = Subscriber::start(port, &format!("{prefix}/{DEVICE}/camera/+/+"), None);
+    let subscriber = camera_subscriber(port, &prefix);
     // The snapshot is binary: a second subscriber takes exactly one message, raw.
     let snapshot = Command::new("mosquitto_sub")
         .args([

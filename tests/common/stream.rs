@@ -250,6 +250,12 @@ pub struct Subscriber {
 impl Subscriber {
     /// Subscribes (a persistent session when `client_id` is given) and waits for the SUBACK.
     pub fn start(port: u16, filter: &str, client_id: Option<&str>) -> Self {
+        Self::start_filters(port, &[filter], client_id)
+    }
+
+    /// Like [`Subscriber::start`], with several topic filters (text payloads only: a binary
+    /// payload would end the line reader).
+    pub fn start_filters(port: u16, filters: &[&str], client_id: Option<&str>) -> Self {
         // Line-buffered: mosquitto_sub block-buffers a piped stdout otherwise.
         let mut cmd = Command::new("stdbuf");
         cmd.args([
@@ -259,13 +265,14 @@ impl Subscriber {
             "127.0.0.1",
             "-p",
             &port.to_string(),
-            "-t",
-            filter,
             "-v",
             "-q",
             "1",
             "-d",
         ]);
+        for filter in filters {
+            cmd.args(["-t", filter]);
+        }
         if let Some(id) = client_id {
             cmd.args(["-c", "-i", id]);
         }
