@@ -222,6 +222,9 @@ pub struct VisionModelArgs {
     /// CLIP BPE vocabulary; default: `clip-assets/bpe_simple_vocab_16e6.txt.gz` in the models dir.
     #[arg(long)]
     pub vocab: Option<PathBuf>,
+    /// CLIP zero-shot: the factor on cosine similarities before the softmax.
+    #[arg(long, default_value_t = percept_models::clip::DEFAULT_LOGIT_SCALE)]
+    pub logit_scale: f32,
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use percept_dsp::RgbImage;
 use percept_dsp::image::decode::{DecodeLimits, decode_image};
-use percept_models::clip::{ClipFiles, DEFAULT_LOGIT_SCALE, DEFAULT_TEMPLATES};
+use percept_models::clip::{ClipFiles, DEFAULT_TEMPLATES};
 
 use crate::cli::VisionModelArgs;
 use crate::config::Config;
@@ -19,7 +19,10 @@ pub const DEFAULT_VOCAB: &str = "clip-assets/bpe_simple_vocab_16e6.txt.gz";
 /// Loads the model the arguments name; `labels` are zero-shot labels (CLIP only).
 pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) -> Result<Analyzer> {
     if let Some(path) = &args.config {
-        let config = Config::from_file(path)?;
+        let mut config = Config::from_file(path)?;
+        if let Some(dir) = &args.models.models_dir {
+            config.models_dir = dir.clone();
+        }
         let mut settings = crate::app::vision_settings(&config);
         settings.top_k = top_k;
         let mut analyzer = Analyzer::load(&settings, &config.models_dir)?;
@@ -28,6 +31,9 @@ pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) ->
             analyzer.set_labels(labels, &templates)?;
         }
         return Ok(analyzer);
+    }
+    if !(args.logit_scale.is_finite() && args.logit_scale > 0.0) {
+        bail!("--logit-scale must be > 0, got {}", args.logit_scale);
     }
     let models_dir = args.models.resolve();
     let settings = match clip_files(&args.model)? {
@@ -59,7 +65,7 @@ pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) ->
                     labels.to_vec()
                 },
                 templates: DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect(),
-                logit_scale: DEFAULT_LOGIT_SCALE,
+                logit_scale: args.logit_scale,
             }),
             top_k,
         },
