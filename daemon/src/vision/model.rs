@@ -50,11 +50,14 @@ pub struct VisionSettings {
 
 enum Family {
     ImageNet(ImageNetClassifier),
-    Clip {
-        model: ClipModel,
-        tokenizer: ClipTokenizer,
-        zero_shot: ZeroShot,
-    },
+    Clip(Box<ClipParts>),
+}
+
+/// A CLIP model with what zero-shot labelling needs.
+struct ClipParts {
+    model: ClipModel,
+    tokenizer: ClipTokenizer,
+    zero_shot: ZeroShot,
 }
 
 /// A loaded image model with its preprocessing; reusable buffers make repeated calls
@@ -113,11 +116,11 @@ impl Analyzer {
             clip.name.clone()
         };
         Self::new(
-            Family::Clip {
+            Family::Clip(Box::new(ClipParts {
                 model,
                 tokenizer,
                 zero_shot,
-            },
+            })),
             CLIP_PREPROCESS,
             name,
             synthetic,
@@ -155,11 +158,12 @@ impl Analyzer {
     /// Replaces the zero-shot labels (CLIP only); only new prompts are embedded.
     pub fn set_labels(&mut self, labels: &[String], templates: &[String]) -> Result<()> {
         match &mut self.family {
-            Family::Clip {
-                model,
-                tokenizer,
-                zero_shot,
-            } => {
+            Family::Clip(clip) => {
+                let ClipParts {
+                    model,
+                    tokenizer,
+                    zero_shot,
+                } = &mut **clip;
                 zero_shot.set_labels(model, tokenizer, labels, templates)?;
                 Ok(())
             }
@@ -194,12 +198,10 @@ impl Analyzer {
     pub fn run_model(&self) -> Result<ImageAnalysis> {
         match &self.family {
             Family::ImageNet(classifier) => Ok(classifier.classify(&self.pixels, self.top_k)?),
-            Family::Clip {
-                model, zero_shot, ..
-            } => {
-                let embedding = model.embed_image(&self.pixels)?;
+            Family::Clip(clip) => {
+                let embedding = clip.model.embed_image(&self.pixels)?;
                 Ok(ImageAnalysis {
-                    labels: zero_shot.top_k(&embedding, self.top_k),
+                    labels: clip.zero_shot.top_k(&embedding, self.top_k),
                     embedding,
                 })
             }
@@ -209,12 +211,12 @@ impl Analyzer {
     /// The normalised text embedding of `text` (CLIP only).
     pub fn embed_text(&self, text: &str) -> Result<Vec<f32>> {
         match &self.family {
-            Family::Clip {
-                model, tokenizer, ..
-            } => {
-                let tokens = tokenizer.tokenize(text, CONTEXT_LENGTH)?;
+            Family::Clip(clip) => {
+                let tokens = clip.tokenizer.tokenize(text, CONTEXT_LENGTH)?;
                 Ok(l2_normalized(
-                    &model.embed_text(&tokens.input_ids, &tokens.attention_mask)?,
+                    &clip
+                        .model
+                        .embed_text(&tokens.input_ids, &tokens.attention_mask)?,
                 ))
             }
             Family::ImageNet(_) => bail!("{} has no text encoder; use a CLIP model", self.name),
