@@ -3,6 +3,13 @@
 publish, and CPU use while idle.
 
 Usage: bench_stream.py --perceptd PATH [--models-dir DIR] [--port 1883] [--out JSON]
+                       [--camera none|effnet|clip --clip-dir DIR] [--camera-fps N] [--no-idle]
+
+With --camera, a synthetic moving-pattern camera (640x480, every frame different, so the motion
+gate lets each through) runs next to the speech: `effnet` analyses --camera-fps frames per second
+with EfficientNet-Lite0 (max_fps 0: no limit), `clip` with the CLIP export in --clip-dir (e.g. the
+SYNTHETIC full-size ViT-B/32 of scripts/make_synthetic_clip.py --preset vit-b32) at max_fps 2. The
+latency then shows whether camera work starves speech.
 
 1. Latency: the 12 test sentences (tests/speech/sentences.txt, spoken by espeak-ng) with 1.5 s of
    silence between them, streamed in real time from a WAV file source; a mosquitto_sub collects
@@ -49,7 +56,34 @@ def speech_wav(tmp):
     return out, len(sentences)
 
 
-def config(path, prefix, port, wav):
+def camera_section(args):
+    """The [vision] and [[camera]] tables for --camera, or nothing."""
+    if args.camera == "none":
+        return ""
+    camera = f"""
+[[camera]]
+kind = "synthetic"
+name = "bench"
+width = 640
+height = 480
+fps = {args.camera_fps}
+max_fps = {0 if args.camera == "effnet" else 2}
+"""
+    if args.camera == "effnet":
+        return "[vision]\nmodel = \"efficientnet-lite0\"\n" + camera
+    clip = Path(args.clip_dir)
+    return f"""[vision]
+model = "clip"
+[vision.clip]
+name = "clip-vit-b32-synthetic"
+vision_model = "{clip / 'vision_model.onnx'}"
+text_model = "{clip / 'text_model.onnx'}"
+labels = ["person", "cat", "empty room"]
+templates = ["a photo of a {{}}."]
+""" + camera
+
+
+def config(path, prefix, port, wav, camera=""):
     path.write_text(f"""
 device = "bench"
 [mqtt]
@@ -64,7 +98,7 @@ kind = "file"
 name = "clip"
 path = "{wav}"
 realtime = true
-""")
+{camera}""")
 
 
 def cpu_seconds(pid):
@@ -98,7 +132,7 @@ def latency(args, tmp, wav, expected):
         reader.start()
         time.sleep(0.5)
         conf = tmp / f"lat{r}.toml"
-        config(conf, prefix, args.port, wav)
+        config(conf, prefix, args.port, wav, camera_section(args))
         run_daemon(args, conf)
         time.sleep(1)
         sub.terminate()
@@ -135,11 +169,19 @@ def main():
     ap.add_argument("--port", type=int, default=1883)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--out")
+    ap.add_argument("--camera", choices=["none", "effnet", "clip"], default="none")
+    ap.add_argument("--clip-dir", help="CLIP export for --camera clip")
+    ap.add_argument("--camera-fps", type=float, default=10)
+    ap.add_argument("--no-idle", action="store_true", help="skip the idle-CPU measurement")
     args = ap.parse_args()
+    if args.camera == "clip" and not args.clip_dir:
+        ap.error("--camera clip needs --clip-dir")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         wav, n = speech_wav(tmp)
-        result = {"latency": latency(args, tmp, wav, n), "idle": idle_cpu(args, tmp)}
+        result = {"camera": args.camera, "latency": latency(args, tmp, wav, n)}
+        if not args.no_idle:
+            result["idle"] = idle_cpu(args, tmp)
     print(json.dumps(result, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -374,3 +374,52 @@ path = "{}"
         );
     }
 }
+
+#[test]
+fn label_prompts_are_embedded_once_and_only_new_labels_are_embedded_on_a_change() {
+    use percept_models::clip::{ClipFiles, ClipModel, ZeroShot};
+    let model = ClipModel::load(&ClipFiles::Separate {
+        vision: model_dir().join("vision_model.onnx"),
+        text: model_dir().join("text_model.onnx"),
+    })
+    .unwrap();
+    let vocab = models_dir().join("clip-assets/bpe_simple_vocab_16e6.txt.gz");
+    let tokenizer = ClipTokenizer::from_bpe_gz(&vocab).unwrap();
+    let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect();
+    let labels = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let mut zero_shot = ZeroShot::new(100.0);
+    let per_label = templates.len();
+
+    assert!(
+        zero_shot
+            .set_labels(&model, &tokenizer, &labels(&["cat", "dog"]), &templates)
+            .unwrap()
+    );
+    assert_eq!(zero_shot.cached_prompts(), 2 * per_label);
+    assert!(
+        !zero_shot
+            .set_labels(&model, &tokenizer, &labels(&["cat", "dog"]), &templates)
+            .unwrap()
+    );
+    assert!(
+        zero_shot
+            .set_labels(&model, &tokenizer, &labels(&["cat", "car"]), &templates)
+            .unwrap()
+    );
+    assert_eq!(
+        zero_shot.cached_prompts(),
+        3 * per_label,
+        "only car's prompts are new"
+    );
+    let names: Vec<&str> = zero_shot.labels().iter().map(|l| &**l).collect();
+    assert_eq!(names, ["cat", "car"]);
+    let image = model.embed_image(&vec![0.1; 3 * 224 * 224]).unwrap();
+    let probs = zero_shot.probabilities(&image);
+    assert_eq!(probs.len(), 2);
+    assert!((probs.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    assert!(
+        zero_shot
+            .set_labels(&model, &tokenizer, &[], &templates)
+            .is_err()
+    );
+}

@@ -25,6 +25,8 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
     for path in &args.images {
         let analysis = match read_image(path).and_then(|image| analyzer.analyze(&image)) {
             Ok(a) => a,
+            // One image: its error is the command's one error line.
+            Err(e) if args.images.len() == 1 => return Err(e),
             Err(e) => {
                 eprintln!("perceptd: error: {e:#}");
                 failed += 1;
