@@ -5,10 +5,11 @@ publish, and CPU use while idle.
 Usage: bench_stream.py --perceptd PATH [--models-dir DIR] [--port 1883] [--out JSON]
                        [--camera none|effnet|clip --clip-dir DIR] [--camera-fps N] [--no-idle]
 
-With --camera, a synthetic moving-pattern camera (640x480, every frame different, so the motion
-gate lets each through) runs next to the speech: `effnet` analyses --camera-fps frames per second
-with EfficientNet-Lite0 (max_fps 0: no limit), `clip` with the CLIP export in --clip-dir (e.g. the
-SYNTHETIC full-size ViT-B/32 of scripts/make_synthetic_clip.py --preset vit-b32) at max_fps 2. The
+With --camera, a synthetic moving-pattern camera (640x480, motion gate off) runs next to the
+speech at --camera-fps frames per second, limited to --camera-max-fps (0: no limit, every frame
+reaches the model): `effnet` with EfficientNet-Lite0, `clip` with the
+CLIP export in --clip-dir (e.g. the SYNTHETIC full-size ViT-B/32 of
+scripts/make_synthetic_clip.py --preset vit-b32). The
 latency then shows whether camera work starves speech.
 
 1. Latency: the 12 test sentences (tests/speech/sentences.txt, spoken by espeak-ng) with 1.5 s of
@@ -25,6 +26,7 @@ Stdlib only.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -67,7 +69,8 @@ name = "bench"
 width = 640
 height = 480
 fps = {args.camera_fps}
-max_fps = {0 if args.camera == "effnet" else 2}
+max_fps = {args.camera_max_fps}
+motion_threshold = 0
 """
     if args.camera == "effnet":
         return "[vision]\nmodel = \"efficientnet-lite0\"\n" + camera
@@ -101,6 +104,11 @@ realtime = true
 {camera}""")
 
 
+def wav_seconds(path):
+    """Duration of a 16 kHz mono 16-bit WAV."""
+    return (path.stat().st_size - 44) / 32000
+
+
 def cpu_seconds(pid):
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
@@ -112,16 +120,29 @@ def run_daemon(args, conf, during=None):
     cmd = [args.perceptd, "run", "--config", str(conf)]
     if args.models_dir:
         cmd += ["--models-dir", args.models_dir]
-    proc = subprocess.Popen(cmd, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
-    result = during(proc) if during else None
-    proc.wait(timeout=600)
+    log = conf.with_suffix(".log")
+    with open(log, "w") as err:
+        proc = subprocess.Popen(cmd, stderr=err, stdout=subprocess.DEVNULL, env=env)
+        result = during(proc) if during else None
+        proc.wait(timeout=600)
     if proc.returncode != 0:
-        sys.exit(f"perceptd exited with {proc.returncode}")
+        sys.exit(f"perceptd exited with {proc.returncode}; log: {log}")
     return result
+
+
+def final_counters(conf):
+    """The counters of the daemon's last "perceptd stopped" log line (JSON), or {}."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", conf.with_suffix(".log").read_text(errors="replace"))
+    for line in reversed(text.splitlines()):
+        if "perceptd stopped" in line and "counters=" in line:
+            text = line.split("counters=", 1)[1]
+            return json.loads(text[:text.rindex("}") + 1])
+    return {}
 
 
 def latency(args, tmp, wav, expected):
     latencies = []
+    frames = {}
     for r in range(args.rounds):
         prefix = f"bench-{os.getpid()}-{r}"
         sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(args.port), "-t",
@@ -133,17 +154,30 @@ def latency(args, tmp, wav, expected):
         time.sleep(0.5)
         conf = tmp / f"lat{r}.toml"
         config(conf, prefix, args.port, wav, camera_section(args))
-        run_daemon(args, conf)
+
+        def stop_after_last_final(proc):
+            # A camera never ends: stop the daemon once every final is in (or after a margin).
+            deadline = time.monotonic() + wav_seconds(wav) + 30
+            while len(finals) < expected and time.monotonic() < deadline and proc.poll() is None:
+                time.sleep(0.2)
+            if proc.poll() is None:
+                proc.terminate()
+
+        run_daemon(args, conf, stop_after_last_final if args.camera != "none" else None)
         time.sleep(1)
         sub.terminate()
         reader.join(timeout=2)
         print(f"round {r}: {len(finals)} finals (expected {expected}): "
               + ", ".join(str(f["latency_ms"]) for f in finals), file=sys.stderr)
         latencies += [f["latency_ms"] for f in finals]
+        counters = final_counters(conf)
+        for key in ("frames_captured", "frames_analyzed", "frames_dropped", "frames_skipped_rate",
+                    "frames_skipped_motion"):
+            frames[key] = frames.get(key, 0) + counters.get(key, 0)
     latencies.sort()
     q = lambda p: latencies[min(len(latencies) - 1, round(p * (len(latencies) - 1)))]
     return {"finals": len(latencies), "p50_ms": q(0.5), "p95_ms": q(0.95), "max_ms": latencies[-1],
-            "mean_ms": round(statistics.mean(latencies))}
+            "mean_ms": round(statistics.mean(latencies)), "frames": frames}
 
 
 def idle_cpu(args, tmp):
@@ -172,6 +206,7 @@ def main():
     ap.add_argument("--camera", choices=["none", "effnet", "clip"], default="none")
     ap.add_argument("--clip-dir", help="CLIP export for --camera clip")
     ap.add_argument("--camera-fps", type=float, default=10)
+    ap.add_argument("--camera-max-fps", type=float, default=0, help="the camera's max_fps (0: no limit)")
     ap.add_argument("--no-idle", action="store_true", help="skip the idle-CPU measurement")
     args = ap.parse_args()
     if args.camera == "clip" and not args.clip_dir:

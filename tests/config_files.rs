@@ -132,3 +132,68 @@ fn an_unknown_microphone_is_one_clear_error_line_naming_the_device() {
     assert!(errors[0].contains("no-such-device"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn config_check_lists_every_vision_and_camera_problem_with_its_key_path() {
+    let dir = scratch_dir("config_check_vision_problems");
+    let path = dir.join("bad-vision.toml");
+    std::fs::write(
+        &path,
+        r#"
+[vision]
+model = "resnet9000"
+enter_threshold = 0.2
+exit_threshold = 0.4
+embedding_dtype = "f64"
+top_k = 0
+[vision.clip]
+vision_model = "/models/clip/vision_model.onnx"
+templates = ["no placeholder"]
+logit_scale = -1.0
+[[camera]]
+kind = "webcam"
+[[camera]]
+kind = "images"
+name = "inbox"
+watch = true
+loop = true
+fps = 0
+max_fps = -1
+motion_threshold = 2
+[[camera]]
+kind = "synthetic"
+name = "inbox"
+format = "h264"
+"#,
+    )
+    .unwrap();
+    let out = perceptd()
+        .arg("config")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    for key in [
+        "vision.model:",
+        "vision.exit_threshold:",
+        "vision.embedding_dtype:",
+        "vision.top_k:",
+        "vision.clip: give either",
+        "vision.clip.labels:",
+        "vision.clip.templates:",
+        "vision.clip.logit_scale:",
+        "camera[0].kind:",
+        "camera[1].path: required",
+        "camera[1]: `watch` and `loop`",
+        "camera[1].fps:",
+        "camera[1].max_fps:",
+        "camera[1].motion_threshold:",
+        "camera[2].name: \"inbox\" is used by another camera",
+        "camera[2].format:",
+    ] {
+        assert!(err.contains(key), "missing {key} in:\n{err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}

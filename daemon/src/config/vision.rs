@@ -304,6 +304,7 @@ fn check_camera(key: &str, c: &CameraConfig, problems: &mut Vec<String>) {
             unused("width", c.width.is_some(), &["camera", "synthetic"]),
             unused("height", c.height.is_some(), &["camera", "synthetic"]),
             unused("path", c.path.is_some(), &["camera", "images", "y4m"]),
+            unused("fps", c.fps.is_some(), &["camera", "images", "synthetic"]),
         ]
         .into_iter()
         .flatten(),

@@ -11,16 +11,31 @@ pub struct CaptionPolicy {
     pub min_probability: f32,
 }
 
-/// The caption of one frame's labels (most probable first): the names joined with ", ", or
-/// `None` when no label qualifies.
-pub fn caption_for(labels: &[LabelScore], policy: CaptionPolicy) -> Option<String> {
-    let names: Vec<&str> = labels
+/// A caption and the labels it names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caption {
+    /// The label names joined with ", ".
+    pub text: String,
+    /// The labels used, most probable first.
+    pub labels: Vec<LabelScore>,
+}
+
+/// The caption of one frame's labels (most probable first), or `None` when no label qualifies.
+pub fn caption_for(labels: &[LabelScore], policy: CaptionPolicy) -> Option<Caption> {
+    let used: Vec<LabelScore> = labels
         .iter()
         .filter(|l| l.probability >= policy.min_probability)
         .take(policy.top_k)
-        .map(|l| &*l.label)
+        .cloned()
         .collect();
-    (!names.is_empty()).then(|| names.join(", "))
+    if used.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = used.iter().map(|l| &*l.label).collect();
+    Some(Caption {
+        text: names.join(", "),
+        labels: used,
+    })
 }
 
 #[cfg(test)]
@@ -41,10 +56,9 @@ mod tests {
             top_k: 3,
             min_probability: 0.05,
         };
-        assert_eq!(
-            caption_for(&labels, policy).as_deref(),
-            Some("suit, Windsor tie")
-        );
+        let caption = caption_for(&labels, policy).unwrap();
+        assert_eq!(caption.text, "suit, Windsor tie");
+        assert_eq!(caption.labels.len(), 2);
         let strict = CaptionPolicy {
             min_probability: 0.9,
             ..policy

@@ -1,6 +1,8 @@
 //! The embedding envelope: a vector as base64 little-endian f16 or f32, with what a subscriber
 //! needs to decode and compare it.
 
+use std::time::{Duration, Instant};
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,34 @@ pub struct EmbeddingEnvelope {
     pub source: String,
     /// The frame's sequence number within its source.
     pub frame_seq: u64,
+}
+
+/// At most one embedding per interval: the first frame is always due.
+#[derive(Debug, Clone, Copy)]
+pub struct EmbeddingLimiter {
+    interval: Duration,
+    last: Option<Instant>,
+}
+
+impl EmbeddingLimiter {
+    /// A limiter with this minimum interval (zero: every frame is due).
+    pub fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last: None,
+        }
+    }
+
+    /// Whether an embedding is due at `now`; if so, `now` becomes the last one.
+    pub fn due(&mut self, now: Instant) -> bool {
+        let due = self
+            .last
+            .is_none_or(|last| now.saturating_duration_since(last) >= self.interval);
+        if due {
+            self.last = Some(now);
+        }
+        due
+    }
 }
 
 /// Encodes `values` as little-endian bytes of `dtype`, base64.
@@ -105,6 +135,18 @@ mod tests {
         for (a, b) in v.iter().zip(&back) {
             assert!((a - b).abs() <= 1e-3 * a.abs().max(1e-2), "{a} vs {b}");
         }
+    }
+
+    #[test]
+    fn embeddings_are_due_once_per_interval_and_the_first_at_once() {
+        let mut limiter = EmbeddingLimiter::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert!(limiter.due(t0));
+        assert!(!limiter.due(t0 + Duration::from_secs(9)));
+        assert!(limiter.due(t0 + Duration::from_secs(10)));
+        assert!(!limiter.due(t0 + Duration::from_secs(15)));
+        let mut every = EmbeddingLimiter::new(Duration::ZERO);
+        assert!(every.due(t0) && every.due(t0));
     }
 
     #[test]

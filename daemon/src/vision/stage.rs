@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use percept_dsp::RgbImage;
 use percept_models::vision::{ImageAnalysis, l2_normalized};
 
-use super::caption::{CaptionPolicy, caption_for};
-use super::embedding::{EmbeddingDtype, EmbeddingEnvelope, encode_vector};
+use super::caption::{Caption, CaptionPolicy, caption_for};
+use super::embedding::{EmbeddingDtype, EmbeddingEnvelope, EmbeddingLimiter, encode_vector};
 use super::labels::{LabelChange, LabelPolicy, LabelTracker};
 use super::model::Analyzer;
 use super::payload::{CaptionMessage, LabelsMessage, labels_json};
@@ -54,7 +54,7 @@ pub struct FrameInfo<'a> {
 struct SourceState {
     tracker: LabelTracker,
     caption: Option<String>,
-    last_embedding: Option<Instant>,
+    embeddings: EmbeddingLimiter,
 }
 
 /// The model plus per-source publishing state.
@@ -101,31 +101,27 @@ impl VisionStage {
         self.metrics.add(Counter::FramesAnalyzed, 1);
         let now = Instant::now();
         let policy = self.settings.labels;
+        let interval = self.settings.embedding_interval;
         let state = self
             .sources
             .entry(frame.source.to_string())
             .or_insert_with(|| SourceState {
                 tracker: LabelTracker::new(policy),
                 caption: None,
-                last_embedding: None,
+                embeddings: EmbeddingLimiter::new(interval),
             });
         let change = state.tracker.update(&analysis.labels, now);
-        let caption = caption_for(&analysis.labels, self.settings.caption);
-        let caption_changed = caption.is_some() && caption != state.caption;
-        if caption_changed {
-            state.caption = caption.clone();
+        let caption = caption_for(&analysis.labels, self.settings.caption)
+            .filter(|c| state.caption.as_deref() != Some(c.text.as_str()));
+        if let Some(c) = &caption {
+            state.caption = Some(c.text.clone());
         }
-        let embedding_due = state.last_embedding.is_none_or(|last| {
-            now.saturating_duration_since(last) >= self.settings.embedding_interval
-        });
-        if embedding_due {
-            state.last_embedding = Some(now);
-        }
+        let embedding_due = state.embeddings.due(now);
         if let Some(change) = &change {
             self.publish_labels(frame, &analysis, change);
         }
-        if let (true, Some(caption)) = (caption_changed, caption) {
-            self.publish_caption(frame, &analysis, caption);
+        if let Some(caption) = caption {
+            self.publish_caption(frame, caption);
         }
         if embedding_due {
             self.publish_embedding(frame, &analysis);
@@ -175,14 +171,13 @@ impl VisionStage {
         }
     }
 
-    fn publish_caption(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis, caption: String) {
-        let used = caption.split(", ").count();
+    fn publish_caption(&self, frame: FrameInfo<'_>, caption: Caption) {
         let message = CaptionMessage {
             source: frame.source.to_string(),
             model: self.analyzer.name().to_string(),
             synthetic: self.analyzer.synthetic(),
-            caption,
-            labels: labels_json(&analysis.labels[..used.min(analysis.labels.len())]),
+            caption: caption.text,
+            labels: labels_json(&caption.labels),
             timestamp: rfc3339_millis(frame.captured_at),
             frame_seq: frame.seq,
         };
