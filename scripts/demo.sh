@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: the daemon on its demo config. Installs what is needed, fetches the real Whisper
-# tiny.en and Silero VAD weights, then runs `perceptd run` with no config: an embedded MQTT broker
-# on 127.0.0.1, the default microphone (or, when none works, a bundled spoken clip looping in real
-# time), and every published transcript logged so you see them scroll by. Ctrl-C stops it cleanly.
+# tiny.en, Silero VAD and EfficientNet-Lite0 weights (and the reference photo), then runs
+# `perceptd run` with no config: an embedded MQTT broker on 127.0.0.1, the default microphone (or,
+# when none works, a bundled spoken clip looping in real time), the photo as a camera, and every
+# published message logged so you see transcripts and labels scroll by. Ctrl-C stops it cleanly.
 # DEMO_SECONDS=N stops it after N seconds (SIGTERM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
