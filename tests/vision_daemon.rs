@@ -5,6 +5,10 @@
 
 mod common;
 
+#[path = "frame_conformance/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -273,4 +277,38 @@ fn a_watched_directory_gives_the_same_messages_and_a_snapshot_on_the_embedded_br
         320,
         "longer side = snapshot_max_side"
     );
+}
+
+#[test]
+fn a_static_scene_of_100_frames_costs_the_daemon_one_inference() {
+    let _one = one_at_a_time();
+    let dir = scratch_dir("vision-static");
+    let video = dir.join("static.y4m");
+    let frame = fixtures::picture(160, 120, 3);
+    fixtures::write_y4m(&video, &vec![frame; 100], 50);
+    let prefix = unique_prefix("vision-static");
+    let config = format!(
+        r#"
+device = "{DEVICE}"
+[mqtt]
+url = "mqtt://127.0.0.1:1883"
+topic_prefix = "{prefix}"
+[log]
+stats_interval_secs = 0
+[[camera]]
+kind = "y4m"
+name = "shelf"
+path = "{}"
+max_fps = 0
+"#,
+        video.display()
+    );
+    let mut daemon = Daemon::start(&dir, &config);
+    let status = daemon
+        .wait(Duration::from_secs(60))
+        .expect("the daemon exits at the end of the video");
+    assert!(status.success(), "exit status {status}");
+    assert_eq!(daemon.final_counter("frames_captured"), Some(100));
+    assert_eq!(daemon.final_counter("frames_skipped_motion"), Some(99));
+    assert_eq!(daemon.final_counter("frames_analyzed"), Some(1));
 }
