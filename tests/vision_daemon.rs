@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::stream::{Daemon, Received, Subscriber, unique_prefix};
+use common::stream::{Daemon, Received, Subscriber, one_at_a_time, unique_prefix};
 use common::{models_dir, perceptd, scratch_dir, stdout};
 use percept_dsp::RgbImage;
 use percept_dsp::image::encode_jpeg;
@@ -21,15 +21,6 @@ use perceptd::vision::embedding::{EmbeddingDtype, decode_vector};
 use serde_json::Value;
 
 const DEVICE: &str = "testbox";
-
-/// The daemons run one at a time (each uses the CPU for inference).
-static ONE_DAEMON_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_DAEMON_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-}
 
 fn kafka() -> PathBuf {
     let path = models_dir().join("clip-assets/franz-kafka.jpg");

@@ -75,6 +75,16 @@ pub fn utterances_wav(
     (out, texts)
 }
 
+/// The daemons of one test binary run one at a time: each uses both cores for inference, and
+/// latency and the 5 s shutdown bound are about one daemon on this machine, not several
+/// competing ones. Hold the guard for the whole test.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_DAEMON_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_DAEMON_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+}
+
 /// A topic prefix no other test (or earlier run) uses.
 pub fn unique_prefix(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()
