@@ -242,6 +242,34 @@ fn assert_layout_matches_reference(model: &Path, embeds_normalized_in_graph: boo
 }
 
 #[test]
+fn text_output_says_the_model_is_synthetic() {
+    let out = perceptd()
+        .arg("classify")
+        .arg(kafka())
+        .arg("--model")
+        .arg(model_dir())
+        .args(["--labels", "cat,dog", "--models-dir"])
+        .arg(models_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("[synthetic model: random weights]"),
+        "{}",
+        stdout(&out)
+    );
+    let out = perceptd()
+        .args(["embed", "--text", "a cat", "--model"])
+        .arg(model_dir())
+        .arg("--models-dir")
+        .arg(models_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("SYNTHETIC"), "{}", stderr(&out));
+}
+
+#[test]
 fn separate_towers_equal_the_independent_reference() {
     assert_layout_matches_reference(model_dir(), false);
 }

@@ -47,7 +47,12 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
                 .iter()
                 .map(|l| format!("{} {:.3}", l.label, l.probability))
                 .collect();
-            println!("{}: {}", path.display(), labels.join(", "));
+            let marker = if analyzer.synthetic() {
+                " [synthetic model: random weights]"
+            } else {
+                ""
+            };
+            println!("{}: {}{marker}", path.display(), labels.join(", "));
         }
     }
     if failed > 0 {

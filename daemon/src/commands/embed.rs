@@ -36,6 +36,12 @@ pub fn run(args: &EmbedArgs) -> Result<()> {
         };
         println!("{}", serde_json::to_string(&out)?);
     } else {
+        if analyzer.synthetic() {
+            eprintln!(
+                "perceptd: note: {} has SYNTHETIC (random) weights: the vector shows the path works, it means nothing",
+                analyzer.name()
+            );
+        }
         let values: Vec<String> = embedding.iter().map(|v| format!("{v:.6}")).collect();
         println!("{}", values.join(" "));
     }
