@@ -13,7 +13,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use common::stream::{Daemon, Subscriber, one_at_a_time, unique_prefix};
+use common::stream::{
+    Daemon, MOSQUITTO_URL, Subscriber, config_head, one_at_a_time, unique_prefix,
+};
 use common::{models_dir, perceptd, repo_root, scratch_dir, stderr, stdout};
 use percept_dsp::image::preprocess::CLIP_PREPROCESS;
 use percept_dsp::image::{DecodeLimits, Preprocessor, decode_image};
@@ -332,14 +334,9 @@ fn the_daemon_publishes_the_reference_embedding_and_label_probabilities() {
         None,
     );
     let labels: Vec<String> = LABELS.iter().map(|l| format!("\"{l}\"")).collect();
+    let head = config_head(DEVICE, &prefix, MOSQUITTO_URL);
     let config = format!(
-        r#"
-device = "{DEVICE}"
-[mqtt]
-url = "mqtt://127.0.0.1:1883"
-topic_prefix = "{prefix}"
-[log]
-stats_interval_secs = 0
+        r#"{head}
 [vision]
 model = "clip"
 top_k = 3
@@ -414,7 +411,7 @@ fn label_prompts_are_embedded_once_and_only_new_labels_are_embedded_on_a_change(
     .unwrap();
     let vocab = models_dir().join("clip-assets/bpe_simple_vocab_16e6.txt.gz");
     let tokenizer = ClipTokenizer::from_bpe_gz(&vocab).unwrap();
-    let templates: Vec<String> = DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect();
+    let templates = percept_models::clip::default_templates();
     let labels = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     let mut zero_shot = ZeroShot::new(100.0);
     let per_label = templates.len();

@@ -7,7 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::stream::{
-    Daemon, PrivateBroker, Received, Subscriber, one_at_a_time, unique_prefix, utterances_wav,
+    Daemon, MOSQUITTO_URL, PrivateBroker, Received, Subscriber, config_head, one_at_a_time,
+    unique_prefix, utterances_wav,
 };
 use common::{models_dir, scratch_dir};
 use percept_models::eval::{EnglishNormalizer, wer_for_texts};
@@ -17,14 +18,9 @@ const DEVICE: &str = "testbox";
 
 /// The config of a daemon streaming `wav` in real time.
 fn config(prefix: &str, wav: &std::path::Path, mqtt_extra: &str, realtime: bool) -> String {
+    let head = config_head(DEVICE, prefix, mqtt_extra);
     format!(
-        r#"
-device = "{DEVICE}"
-[mqtt]
-topic_prefix = "{prefix}"
-{mqtt_extra}
-[log]
-stats_interval_secs = 0
+        r#"{head}
 [speech]
 threads = 2
 partial_interval_ms = 700
@@ -160,10 +156,7 @@ fn three_utterances_streamed_to_mosquitto_give_three_finals_in_order_with_partia
     let (wav, texts) = utterances_wav(&dir, &[0, 1, 2], 1.0, 1.5);
     let prefix = unique_prefix("mosq");
     let subscriber = Subscriber::start(1883, &format!("{prefix}/#"), None);
-    let mut daemon = Daemon::start(
-        &dir,
-        &config(&prefix, &wav, r#"url = "mqtt://127.0.0.1:1883""#, true),
-    );
+    let mut daemon = Daemon::start(&dir, &config(&prefix, &wav, MOSQUITTO_URL, true));
     let status = daemon
         .wait(Duration::from_secs(120))
         .expect("the daemon exits when the file ends");
@@ -223,10 +216,7 @@ fn a_minute_of_silence_and_a_minute_of_pink_noise_give_no_finals() {
     );
     let prefix = unique_prefix("noise");
     let subscriber = Subscriber::start(1883, &format!("{prefix}/#"), None);
-    let mut daemon = Daemon::start(
-        &dir,
-        &config(&prefix, &both, r#"url = "mqtt://127.0.0.1:1883""#, false),
-    );
+    let mut daemon = Daemon::start(&dir, &config(&prefix, &both, MOSQUITTO_URL, false));
     let status = daemon
         .wait(Duration::from_secs(300))
         .expect("the daemon exits when the file ends");
@@ -315,7 +305,7 @@ fn sigterm_publishes_offline_and_exits_zero_within_five_seconds() {
     let (wav, _) = utterances_wav(&dir, &[9], 0.5, 1.5);
     let prefix = unique_prefix("sigterm");
     let subscriber = Subscriber::start(1883, &format!("{prefix}/{DEVICE}/status"), None);
-    let mut body = config(&prefix, &wav, r#"url = "mqtt://127.0.0.1:1883""#, true);
+    let mut body = config(&prefix, &wav, MOSQUITTO_URL, true);
     body.push_str("loop = true\n");
     let mut daemon = Daemon::start(&dir, &body);
     assert!(

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::stream::{Daemon, Received, Subscriber, one_at_a_time, unique_prefix};
+use common::stream::{
+    Daemon, MOSQUITTO_URL, Received, Subscriber, config_head, one_at_a_time, unique_prefix,
+};
 use common::{models_dir, perceptd, scratch_dir, stdout};
 use percept_dsp::RgbImage;
 use percept_dsp::image::encode_jpeg;
@@ -55,14 +57,9 @@ fn fill_image_dir(dir: &Path) {
 }
 
 fn config(prefix: &str, images: &Path, mqtt_extra: &str, camera_extra: &str) -> String {
+    let head = config_head(DEVICE, prefix, mqtt_extra);
     format!(
-        r#"
-device = "{DEVICE}"
-[mqtt]
-topic_prefix = "{prefix}"
-{mqtt_extra}
-[log]
-stats_interval_secs = 0
+        r#"{head}
 [vision]
 embedding_interval_ms = 0
 embedding_dtype = "f32"
@@ -180,10 +177,7 @@ fn photo_and_synthetic_images_give_labels_caption_and_embedding_on_mosquitto() {
     fill_image_dir(&images);
     let prefix = unique_prefix("vision");
     let subscriber = camera_subscriber(1883, &prefix);
-    let mut daemon = Daemon::start(
-        &dir,
-        &config(&prefix, &images, "url = \"mqtt://127.0.0.1:1883\"", ""),
-    );
+    let mut daemon = Daemon::start(&dir, &config(&prefix, &images, MOSQUITTO_URL, ""));
     let status = daemon
         .wait(Duration::from_secs(120))
         .expect("the daemon exits after the last image");
@@ -278,14 +272,9 @@ fn a_static_scene_of_100_frames_costs_the_daemon_one_inference() {
     let frame = fixtures::picture(160, 120, 3);
     fixtures::write_y4m(&video, &vec![frame; 100], 50);
     let prefix = unique_prefix("vision-static");
+    let head = config_head(DEVICE, &prefix, MOSQUITTO_URL);
     let config = format!(
-        r#"
-device = "{DEVICE}"
-[mqtt]
-url = "mqtt://127.0.0.1:1883"
-topic_prefix = "{prefix}"
-[log]
-stats_interval_secs = 0
+        r#"{head}
 [[camera]]
 kind = "y4m"
 name = "shelf"

@@ -85,6 +85,17 @@ pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|p| p.into_inner())
 }
 
+/// The `[mqtt]` line that points a test daemon at the Mosquitto on 127.0.0.1:1883.
+pub const MOSQUITTO_URL: &str = "url = \"mqtt://127.0.0.1:1883\"";
+
+/// The start of every test daemon's config: its device name, the MQTT topic prefix plus
+/// `mqtt_extra` lines (such as `url = …`; none: the embedded broker), and no stats messages.
+pub fn config_head(device: &str, prefix: &str, mqtt_extra: &str) -> String {
+    format!(
+        "device = \"{device}\"\n[mqtt]\ntopic_prefix = \"{prefix}\"\n{mqtt_extra}\n[log]\nstats_interval_secs = 0\n"
+    )
+}
+
 /// A topic prefix no other test (or earlier run) uses.
 pub fn unique_prefix(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()

@@ -111,8 +111,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         pipelines = sources::start_all(&config, &vad, run_id, &queue, &metrics, &sources_shutdown)?;
     }
     let mut vision_thread = None;
+    let mut cameras = Vec::new();
     if let Some(analyzer) = analyzer {
-        let (cameras, receivers) = vision::start_cameras(&config, &metrics, &sources_shutdown)?;
+        let receivers;
+        (cameras, receivers) = vision::start_cameras(&config, &metrics, &sources_shutdown)?;
         let stage = VisionStage::new(
             analyzer,
             publisher.clone(),
@@ -120,7 +122,6 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
             metrics.clone(),
         );
         vision_thread = Some(vision::spawn_vision_thread(stage, receivers)?);
-        pipelines.extend(cameras);
     }
     tracing::info!(
         sources = config
@@ -133,13 +134,16 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     );
     crate::health::notify::sd_notify("READY=1");
 
-    let all_ended = join_all_blocking(pipelines);
+    let all_ended = tokio::task::spawn_blocking(move || {
+        join_logging_panics(pipelines, "a source pipeline thread");
+        join_logging_panics(cameras, "a camera thread");
+    });
     tokio::pin!(all_ended);
     tokio::select! {
         _ = shutdown.wait() => {
             tracing::info!("shutting down: closing open utterances");
             sources_shutdown.trigger();
-            all_ended.await;
+            let _ = all_ended.await;
         }
         _ = &mut all_ended => {
             tracing::info!("every source has ended");
@@ -148,11 +152,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     crate::health::notify::sd_notify("STOPPING=1");
     queue.close();
     let threads: Vec<JoinHandle<()>> = worker.into_iter().chain(vision_thread).collect();
-    let workers_done =
-        tokio::task::spawn_blocking(move || threads.into_iter().all(|t| t.join().is_ok()));
-    if !matches!(workers_done.await, Ok(true)) {
-        tracing::error!("an inference thread panicked");
-    }
+    let _ = tokio::task::spawn_blocking(move || {
+        join_logging_panics(threads, "an inference thread");
+    })
+    .await;
     driver_shutdown.trigger();
     stats_task.abort();
     if tokio::time::timeout(DRIVER_FLUSH_TIMEOUT, driver_task)
@@ -168,16 +171,13 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     Ok(metrics)
 }
 
-/// Resolves when every thread has finished (joined off the async runtime).
-async fn join_all_blocking(handles: Vec<JoinHandle<()>>) {
-    let joined = tokio::task::spawn_blocking(move || {
-        for handle in handles {
-            if handle.join().is_err() {
-                tracing::error!("a source pipeline thread panicked");
-            }
+/// Joins every thread (blocking), logging each one that panicked; never stops at the first.
+fn join_logging_panics<T>(handles: Vec<JoinHandle<T>>, what: &str) {
+    for handle in handles {
+        if handle.join().is_err() {
+            tracing::error!("{what} panicked");
         }
-    });
-    let _ = joined.await;
+    }
 }
 
 /// The worker's settings from the config.

@@ -13,13 +13,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use percept_dsp::image::DecodeLimits;
-use percept_models::clip::{ClipFiles, DEFAULT_TEMPLATES};
+use percept_models::clip::{ClipFiles, default_templates};
 
 use crate::commands::DEFAULT_VOCAB;
 use crate::config::{CameraConfig, Config, VisionConfig};
 use crate::frames::{
-    CameraFormat, CameraSpec, Frame, FrameContext, FramePolicy, FrameReceiver, FrameSourceConfig,
-    ImagesSpec, RecvError, SyntheticSpec, Y4mSpec, spawn_frame_source,
+    CameraFormat, CameraSpec, Frame, FrameContext, FrameEnd, FramePolicy, FrameReceiver,
+    FrameSourceConfig, FrameSourceError, ImagesSpec, RecvError, SyntheticSpec, Y4mSpec,
+    spawn_frame_source,
 };
 use crate::health::Metrics;
 use crate::shutdown::Shutdown;
@@ -51,10 +52,7 @@ pub fn vision_settings(config: &Config) -> VisionSettings {
             .clone()
             .unwrap_or_else(|| config.models_dir.join(DEFAULT_VOCAB)),
         labels: c.labels.clone(),
-        templates: c
-            .templates
-            .clone()
-            .unwrap_or_else(|| DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect()),
+        templates: c.templates.clone().unwrap_or_else(default_templates),
         logit_scale: c.logit_scale,
     });
     VisionSettings {
@@ -79,6 +77,7 @@ pub fn stage_settings(config: &Config, topic_root: &str) -> StageSettings {
             min_probability: v.caption_min_probability,
         },
         embedding_interval: Duration::from_millis(v.embedding_interval_ms),
+        // Validation has checked that it parses.
         embedding_dtype: v
             .embedding_dtype
             .parse()
@@ -145,12 +144,15 @@ pub fn frame_source_config(camera: &CameraConfig, vision: &VisionConfig) -> Fram
     }
 }
 
+/// A camera's thread: it returns how its source ended (already logged by the thread).
+pub type CameraThread = JoinHandle<Result<FrameEnd, FrameSourceError>>;
+
 /// Opens every `[[camera]]` and starts its thread; returns the threads and the receivers.
 pub fn start_cameras(
     config: &Config,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
-) -> Result<(Vec<JoinHandle<()>>, Vec<FrameReceiver>)> {
+) -> Result<(Vec<CameraThread>, Vec<FrameReceiver>)> {
     let mut threads = Vec::new();
     let mut receivers = Vec::new();
     for camera in &config.file.cameras {
@@ -165,10 +167,9 @@ pub fn start_cameras(
         let source = frame_source_config(camera, &config.file.vision);
         // A lost camera is reopened after 500 ms, doubling to 30 s.
         let backoff = Backoff::default();
-        let thread =
-            spawn_frame_source(source, cx, backoff).with_context(|| format!("camera {name}"))?;
-        // The source logs how it ended; the app only needs to know that it did.
-        threads.push(std::thread::spawn(move || drop(thread.join())));
+        threads.push(
+            spawn_frame_source(source, cx, backoff).with_context(|| format!("camera {name}"))?,
+        );
         receivers.push(rx);
     }
     Ok((threads, receivers))

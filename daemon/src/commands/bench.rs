@@ -56,7 +56,7 @@ fn median(mut samples: Vec<Duration>) -> f64 {
 }
 
 /// Runs `f` once to warm up, then `repeat` times; returns the median in ms.
-fn time<T>(repeat: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
+pub(super) fn time<T>(repeat: usize, mut f: impl FnMut() -> Result<T>) -> Result<f64> {
     f()?;
     let mut samples = Vec::with_capacity(repeat);
     for _ in 0..repeat.max(1) {

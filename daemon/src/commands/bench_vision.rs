@@ -9,12 +9,11 @@
 //!
 //! Each figure is the median of `--repeat` runs after one warm-up run.
 
-use std::time::{Duration, Instant};
-
 use anyhow::{Context, Result, bail};
 use percept_dsp::image::decode::{DecodeLimits, decode_image};
 use serde::Serialize;
 
+use super::bench::time;
 use super::vision_model::load_analyzer;
 use crate::cli::BenchVisionArgs;
 
@@ -52,18 +51,6 @@ pub struct VisionBenchReport {
     pub top_label: String,
 }
 
-fn time(repeat: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?;
-    let mut samples: Vec<Duration> = Vec::with_capacity(repeat);
-    for _ in 0..repeat {
-        let start = Instant::now();
-        f()?;
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    Ok(samples[samples.len() / 2].as_secs_f64() * 1e3)
-}
-
 /// Runs the benchmark and prints JSON.
 pub fn run(args: &BenchVisionArgs) -> Result<()> {
     if args.repeat == 0 || args.threads == 0 {
@@ -73,10 +60,7 @@ pub fn run(args: &BenchVisionArgs) -> Result<()> {
     let bytes = std::fs::read(&args.image).with_context(|| format!("{}", args.image.display()))?;
     let limits = DecodeLimits::default();
     let image = decode_image(&bytes, &limits)?;
-    let decode_ms = time(args.repeat, || {
-        decode_image(&bytes, &limits)?;
-        Ok(())
-    })?;
+    let decode_ms = time(args.repeat, || Ok(decode_image(&bytes, &limits)?))?;
     let mut analyzer = load_analyzer(&args.vision, &[], 1)?;
     analyzer.preprocess(&image)?;
     let allocations = analyzer.preprocess_allocations();

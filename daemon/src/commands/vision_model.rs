@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use percept_dsp::RgbImage;
 use percept_dsp::image::decode::{DecodeLimits, decode_image};
-use percept_models::clip::{ClipFiles, DEFAULT_TEMPLATES};
+use percept_models::clip::{ClipFiles, default_templates};
 
 use crate::cli::VisionModelArgs;
 use crate::config::Config;
@@ -64,7 +64,7 @@ pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) ->
                 } else {
                     labels.to_vec()
                 },
-                templates: DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect(),
+                templates: default_templates(),
                 logit_scale: args.logit_scale,
             }),
             top_k,

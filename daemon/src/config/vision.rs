@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::vision::embedding::EmbeddingDtype;
+
 /// `[vision]`: the image model and what is published from its results.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,11 +169,8 @@ pub fn check_vision(vision: &VisionConfig, cameras: &[CameraConfig], problems: &
             v.enter_threshold, v.exit_threshold
         ));
     }
-    if !matches!(v.embedding_dtype.as_str(), "f16" | "f32") {
-        problems.push(format!(
-            "vision.embedding_dtype: must be \"f16\" or \"f32\", got {:?}",
-            v.embedding_dtype
-        ));
+    if let Err(rule) = v.embedding_dtype.parse::<EmbeddingDtype>() {
+        problems.push(format!("vision.embedding_dtype: {rule}"));
     }
     if !(16..=4096).contains(&v.snapshot_max_side) {
         problems.push(format!(

@@ -8,11 +8,10 @@ use percept_dsp::RgbImage;
 use percept_dsp::image::preprocess::{
     CLIP_PREPROCESS, EFFNET_LITE0_PREPROCESS, PreprocessSpec, Preprocessor,
 };
-use percept_models::clip::model::CONTEXT_LENGTH;
 use percept_models::clip::tokenizer::ClipTokenizer;
 use percept_models::clip::{ClipFiles, ClipModel, ZeroShot};
 use percept_models::imagenet::ImageNetClassifier;
-use percept_models::vision::{ImageAnalysis, l2_normalized};
+use percept_models::vision::ImageAnalysis;
 
 /// The model name that selects the configured CLIP export.
 pub const CLIP_MODEL: &str = "clip";
@@ -211,14 +210,7 @@ impl Analyzer {
     /// The normalised text embedding of `text` (CLIP only).
     pub fn embed_text(&self, text: &str) -> Result<Vec<f32>> {
         match &self.family {
-            Family::Clip(clip) => {
-                let tokens = clip.tokenizer.tokenize(text, CONTEXT_LENGTH)?;
-                Ok(l2_normalized(
-                    &clip
-                        .model
-                        .embed_text(&tokens.input_ids, &tokens.attention_mask)?,
-                ))
-            }
+            Family::Clip(clip) => Ok(clip.model.embed_text_normalized(&clip.tokenizer, text)?),
             Family::ImageNet(_) => bail!("{} has no text encoder; use a CLIP model", self.name),
         }
     }

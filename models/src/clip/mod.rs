@@ -20,7 +20,7 @@ pub mod tokenizer;
 pub mod zero_shot;
 
 pub use model::{ClipFiles, ClipModel};
-pub use zero_shot::{DEFAULT_LOGIT_SCALE, DEFAULT_TEMPLATES, ZeroShot};
+pub use zero_shot::{DEFAULT_LOGIT_SCALE, DEFAULT_TEMPLATES, ZeroShot, default_templates};
 
 /// Errors from loading or running CLIP.
 #[derive(Debug, thiserror::Error)]

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use tract_onnx::prelude::*;
 
 use super::ClipError;
+use super::tokenizer::ClipTokenizer;
 use crate::onnx_graph::{InputShape, OnnxGraph, PlannedGraph, f32_tensor};
+use crate::vision::l2_normalized;
 
 /// Image side in pixels.
 pub const IMAGE_SIZE: usize = 224;
@@ -135,6 +137,21 @@ impl ClipModel {
             }
         }
         run_tower(&self.text, None, Some((ids, mask)))
+    }
+}
+
+impl ClipModel {
+    /// Tokenises `text` and returns its unit-length text embedding (what zero-shot compares
+    /// image embeddings with).
+    pub fn embed_text_normalized(
+        &self,
+        tokenizer: &ClipTokenizer,
+        text: &str,
+    ) -> Result<Vec<f32>, ClipError> {
+        let tokens = tokenizer.tokenize(text, CONTEXT_LENGTH)?;
+        Ok(l2_normalized(
+            &self.embed_text(&tokens.input_ids, &tokens.attention_mask)?,
+        ))
     }
 }
 

@@ -8,12 +8,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::ClipError;
-use super::model::{CONTEXT_LENGTH, ClipModel};
+use super::model::ClipModel;
 use super::tokenizer::ClipTokenizer;
 use crate::vision::{LabelScore, l2_normalized, softmax, top_k};
 
 /// CLIP's trained logit scale (exp(4.6052)): the factor on cosine similarities.
 pub const DEFAULT_LOGIT_SCALE: f32 = 100.0;
+
+/// [`DEFAULT_TEMPLATES`] as owned strings (what [`ZeroShot::set_labels`] takes).
+pub fn default_templates() -> Vec<String> {
+    DEFAULT_TEMPLATES.iter().map(|t| t.to_string()).collect()
+}
 
 /// Prompt templates used when none are configured: a few of CLIP's ImageNet templates.
 pub const DEFAULT_TEMPLATES: &[&str] = &[
@@ -76,7 +81,7 @@ impl ZeroShot {
                 let embedding = match self.prompt_cache.get(&prompt) {
                     Some(e) => e.clone(),
                     None => {
-                        let e = embed_prompt(model, tokenizer, &prompt)?;
+                        let e = model.embed_text_normalized(tokenizer, &prompt)?;
                         self.prompt_cache.insert(prompt, e.clone());
                         e
                     }
@@ -116,15 +121,4 @@ impl ZeroShot {
     pub fn top_k(&self, image_embedding: &[f32], k: usize) -> Vec<LabelScore> {
         top_k(&self.labels, &self.probabilities(image_embedding), k)
     }
-}
-
-/// The normalised text embedding of one prompt.
-fn embed_prompt(
-    model: &ClipModel,
-    tokenizer: &ClipTokenizer,
-    prompt: &str,
-) -> Result<Vec<f32>, ClipError> {
-    let tokens = tokenizer.tokenize(prompt, CONTEXT_LENGTH)?;
-    let embedding = model.embed_text(&tokens.input_ids, &tokens.attention_mask)?;
-    Ok(l2_normalized(&embedding))
 }
