@@ -8,11 +8,13 @@
 #   pulseaudio, pulseaudio-utils, libasound2-plugins : a null sink so tests capture from a "mic" without a sound card
 #   mosquitto, mosquitto-clients : the MQTT broker the integration tests talk to (and a private one they kill)
 #   libclang1-14         : v4l's bindgen (camera capture) at build time
+#   flite, festival, festvox-us-slt-hts, alsa-utils : the real-speech corpus (more natural synthetic voices, Debian's recorded samples)
 # The Rust toolchain (rustc >= 1.91, via rustup) must already be installed.
 set -euo pipefail
 
 packages=(python3 python3-pip python3-venv espeak-ng sox pkg-config ca-certificates
-  libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins mosquitto mosquitto-clients libclang1-14)
+  libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins mosquitto mosquitto-clients libclang1-14
+  flite festival festvox-us-slt-hts alsa-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

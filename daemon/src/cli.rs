@@ -118,6 +118,9 @@ pub struct TranscribeArgs {
     /// Zero padding after the audio with --encode-window span, milliseconds.
     #[arg(long, default_value_t = 1000)]
     pub span_pad_ms: u32,
+    /// With --encode-window span, pad shorter audio with silence up to this, milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub span_min_ms: u32,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub models: ModelsDirArg,

@@ -12,9 +12,13 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `perceptd` binary under test.
+/// The `perceptd` binary under test (`PERCEPTD_TEST_BIN` names another build, for
+/// before/after benchmarks such as scripts/bench_corpus.sh).
 pub fn perceptd() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_perceptd"))
+    match std::env::var_os("PERCEPTD_TEST_BIN") {
+        Some(bin) => Command::new(bin),
+        None => Command::new(env!("CARGO_BIN_EXE_perceptd")),
+    }
 }
 
 /// The models dir the tests use; panics with the fix when tiny.en is not installed.

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{perceptd, sentences};
 
@@ -114,9 +114,9 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Lines collected from a child's pipe by a reader thread.
+/// Lines collected from a child's pipe by a reader thread, each with the time it was read.
 #[derive(Clone, Default)]
-pub struct Lines(Arc<Mutex<Vec<String>>>);
+pub struct Lines(Arc<Mutex<Vec<(SystemTime, String)>>>);
 
 impl Lines {
     fn collect_from(
@@ -131,7 +131,7 @@ impl Lines {
                 if let Some(tag) = echo {
                     eprintln!("[{tag}] {line}");
                 }
-                sink.0.lock().unwrap().push(line);
+                sink.0.lock().unwrap().push((SystemTime::now(), line));
             }
         });
         lines
@@ -139,6 +139,16 @@ impl Lines {
 
     /// Everything so far.
     pub fn snapshot(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, l)| l.clone())
+            .collect()
+    }
+
+    /// Everything so far, with the time each line was read.
+    pub fn timed_snapshot(&self) -> Vec<(SystemTime, String)> {
         self.0.lock().unwrap().clone()
     }
 
@@ -165,8 +175,14 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Writes `config` into `dir` and starts the daemon on it.
+    /// Writes `config` into `dir` and starts the daemon on it, its log echoed to stderr.
     pub fn start(dir: &Path, config: &str) -> Self {
+        Self::start_logging(dir, config, true)
+    }
+
+    /// Like [`Daemon::start`]; `echo = false` keeps a long run's log out of the test output
+    /// (it is still collected).
+    pub fn start_logging(dir: &Path, config: &str, echo: bool) -> Self {
         let path = dir.join("perceptd.toml");
         std::fs::write(&path, config).unwrap();
         let mut child = perceptd()
@@ -179,7 +195,7 @@ impl Daemon {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start perceptd run");
-        let log = Lines::collect_from(child.stderr.take().unwrap(), Some("perceptd"));
+        let log = Lines::collect_from(child.stderr.take().unwrap(), echo.then_some("perceptd"));
         Daemon { child, log }
     }
 
@@ -260,6 +276,8 @@ pub struct Received {
     pub topic: String,
     /// The payload as text.
     pub payload: String,
+    /// When the subscriber printed it.
+    pub at: SystemTime,
 }
 
 /// `mosquitto_sub -v` on `{filter}` at host:port, QoS 1.
@@ -311,9 +329,9 @@ impl Subscriber {
 
     /// Messages received so far (debug lines from `-d` removed).
     pub fn messages(&self) -> Vec<Received> {
-        let lines = self.lines.snapshot();
+        let lines = self.lines.timed_snapshot();
         let mut out = Vec::new();
-        for line in lines {
+        for (at, line) in lines {
             if line.starts_with("Client ") || line.starts_with("Subscribed") {
                 continue;
             }
@@ -321,6 +339,7 @@ impl Subscriber {
                 out.push(Received {
                     topic: topic.into(),
                     payload: payload.into(),
+                    at,
                 });
             }
         }

@@ -195,6 +195,8 @@ fn worker_settings(
         condition_on_previous_text: false,
         window: config.encode_window,
         max_tokens_per_second: Some(MAX_TOKENS_PER_SECOND),
+        // The worker judges no-speech itself, with the VAD's evidence (pipeline/worker.rs).
+        skip_silence: false,
         ..TranscribeOptions::default()
     };
     let partial_options = TranscribeOptions {
@@ -206,6 +208,8 @@ fn worker_settings(
         final_options,
         partial_options,
         logprob_threshold: speech.logprob_threshold,
+        no_speech_threshold: speech.no_speech_threshold,
+        min_vad_speech_prob: speech.min_vad_speech_prob,
         compression_ratio_threshold: speech.compression_ratio_threshold,
         max_ngram_repeats: speech.max_ngram_repeats,
         topic_root: topic_root.to_string(),

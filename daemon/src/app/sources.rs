@@ -46,18 +46,24 @@ pub fn start_all(
 ) -> Result<Vec<JoinHandle<()>>> {
     let mut opened = Vec::new();
     if config.file.sources.is_empty() {
-        opened.push(demo_source()?);
+        let (name, first, runner) = demo_source()?;
+        opened.push((name, first, runner, false));
     } else {
         for source in &config.file.sources {
             let name = source.name().to_string();
             // Opened up front: a bad device or file fails the start with one clear error.
             let (first, runner) = open(source).with_context(|| format!("source {name}"))?;
-            opened.push((name, first, runner));
+            let can_wait = matches!(source, SourceConfig::File(f) if !f.realtime);
+            opened.push((name, first, runner, can_wait));
         }
     }
     let settings = tracker_settings(config);
     let mut threads = Vec::new();
-    for (name, first, runner) in opened {
+    for (name, first, runner, can_wait) in opened {
+        let settings = TrackerSettings {
+            wait_for_backlog: can_wait,
+            ..settings.clone()
+        };
         let (cx, rx) = SourceContext::new(CHANNEL_BLOCKS, shutdown.clone(), metrics.clone());
         let source_name = name.clone();
         std::thread::Builder::new()
@@ -67,7 +73,7 @@ pub fn start_all(
             &name,
             run_id,
             Box::new(vad.session()?),
-            settings.clone(),
+            settings,
             queue.clone(),
             metrics.clone(),
         )
@@ -188,5 +194,6 @@ fn tracker_settings(config: &Config) -> TrackerSettings {
         partial_interval_samples: ms(config.file.speech.partial_interval_ms),
         max_backlog_samples: ms(config.file.speech.max_backlog_ms),
         speech_pad_samples: ms(u64::from(vad.speech_pad_ms)),
+        wait_for_backlog: false,
     }
 }

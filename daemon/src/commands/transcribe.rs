@@ -56,6 +56,7 @@ pub fn run(args: &TranscribeArgs) -> Result<()> {
             EncodeWindowArg::Full => EncodeWindow::Full,
             EncodeWindowArg::Span => EncodeWindow::Span {
                 pad_ms: args.span_pad_ms,
+                min_ms: args.span_min_ms,
             },
         },
         ..TranscribeOptions::default()

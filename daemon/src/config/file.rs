@@ -88,21 +88,31 @@ pub struct SpeechConfig {
     /// Zero padding after the utterance when `encode_window = "span"`, milliseconds. Default: 1000.
     #[serde(default = "defaults::span_pad_ms")]
     pub span_pad_ms: u32,
+    /// With `encode_window = "span"`, an utterance shorter than this (padding included) is
+    /// padded with silence up to it, milliseconds, at most 30000. Default: 0.
+    #[serde(default)]
+    pub span_min_ms: u32,
     /// Bounded lag: when finished utterances waiting for inference hold more than this many
     /// milliseconds of audio, new audio is dropped (counted in `dropped_audio_ms` and marked on
     /// the next final) until the backlog drains. Default: 30000.
     #[serde(default = "defaults::max_backlog_ms")]
     pub max_backlog_ms: u64,
-    /// An utterance whose `no_speech_prob` is above this and whose average log-probability is
-    /// below `logprob_threshold` is silence and publishes nothing. Default: 0.6.
+    /// Whisper votes "no speech" for an utterance whose `no_speech_prob` is above this and
+    /// whose average log-probability is below `logprob_threshold` (the reference's joint rule);
+    /// the utterance publishes nothing when the VAD agrees (`min_vad_speech_prob`). Default: 0.6.
     #[serde(default = "defaults::no_speech_threshold")]
     pub no_speech_threshold: f32,
+    /// The VAD's mean speech probability over an utterance at or above which Whisper's
+    /// no-speech vote is overruled: the text is published, marked `"confidence": "low"`.
+    /// Default: 0.6.
+    #[serde(default = "defaults::min_vad_speech_prob")]
+    pub min_vad_speech_prob: f32,
     /// Average log-probability below which decoding falls back to a higher temperature, and
-    /// below which a final is suppressed. Default: -1.0.
+    /// below which a published final is marked `"confidence": "low"`. Default: -1.0.
     #[serde(default = "defaults::logprob_threshold")]
     pub logprob_threshold: f32,
-    /// gzip compression ratio above which a pass is too repetitive (falls back, then is
-    /// suppressed). Default: 2.4.
+    /// gzip compression ratio above which a pass is too repetitive (falls back to a higher
+    /// temperature; a final still above it is marked `"confidence": "low"`). Default: 2.4.
     #[serde(default = "defaults::compression_ratio_threshold")]
     pub compression_ratio_threshold: f32,
     /// A phrase of up to 8 words repeated back to back more than this many times is cut down to
@@ -135,8 +145,18 @@ pub struct VadConfig {
     /// Audio kept before and after the speech, milliseconds. Default: 200.
     #[serde(default = "defaults::speech_pad_ms")]
     pub speech_pad_ms: u32,
-    /// An utterance this long is split at its quietest point, milliseconds. At most 30000
-    /// (one Whisper window). Default: 20000.
+    /// Once an utterance is this long, a short pause (`soft_min_silence_ms`) ends it, so finals
+    /// keep coming in continuous conversation; 0 turns it off. At most `max_utterance_ms`.
+    /// Default: 5000.
+    #[serde(default = "defaults::soft_max_utterance_ms")]
+    pub soft_max_utterance_ms: u32,
+    /// The short pause that ends an utterance past `soft_max_utterance_ms`: VAD silence in
+    /// milliseconds (96 = three 32 ms chunks, what a pause of about 150 ms in the audio gives).
+    /// At most `min_silence_ms`. Default: 96.
+    #[serde(default = "defaults::soft_min_silence_ms")]
+    pub soft_min_silence_ms: u32,
+    /// An utterance this long is split at its quietest point (only when it had no pause at all
+    /// past the soft limit), milliseconds. At most 30000 (one Whisper window). Default: 20000.
     #[serde(default = "defaults::max_utterance_ms")]
     pub max_utterance_ms: u32,
 }
@@ -150,6 +170,8 @@ impl VadConfig {
             min_speech_ms: self.min_speech_ms,
             min_silence_ms: self.min_silence_ms,
             speech_pad_ms: self.speech_pad_ms,
+            soft_max_utterance_ms: self.soft_max_utterance_ms,
+            soft_min_silence_ms: self.soft_min_silence_ms,
             max_utterance_ms: self.max_utterance_ms,
         }
     }
@@ -197,8 +219,9 @@ pub struct FileSourceConfig {
     pub name: String,
     /// The WAV file (any rate, any channel count, 8/16/24/32-bit PCM or float).
     pub path: PathBuf,
-    /// Play it in real time like a live microphone (true) or as fast as inference allows.
-    /// Default: true.
+    /// Play it in real time like a live microphone (true) or as fast as inference allows
+    /// (false: the endpointer waits for inference when `speech.max_backlog_ms` is reached, so
+    /// no audio is shed and the finals are the same as in real time). Default: true.
     #[serde(default = "defaults::yes")]
     pub realtime: bool,
     /// Start again at the end. Default: false (the daemon exits when the file ends).
@@ -256,6 +279,9 @@ mod defaults {
     pub fn no_speech_threshold() -> f32 {
         0.6
     }
+    pub fn min_vad_speech_prob() -> f32 {
+        0.6
+    }
     pub fn logprob_threshold() -> f32 {
         -1.0
     }
@@ -279,6 +305,12 @@ mod defaults {
     }
     pub fn max_utterance_ms() -> u32 {
         20_000
+    }
+    pub fn soft_max_utterance_ms() -> u32 {
+        5_000
+    }
+    pub fn soft_min_silence_ms() -> u32 {
+        96
     }
     pub fn mic_name() -> String {
         "mic".into()

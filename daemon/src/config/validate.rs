@@ -113,6 +113,7 @@ impl Config {
             "full" => EncodeWindow::Full,
             _ => EncodeWindow::Span {
                 pad_ms: file.speech.span_pad_ms,
+                min_ms: file.speech.span_min_ms,
             },
         };
         if !problems.is_empty() {
@@ -168,6 +169,12 @@ fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
             s.span_pad_ms
         ));
     }
+    if s.span_min_ms > 30_000 {
+        problems.push(format!(
+            "speech.span_min_ms: must be <= 30000, got {}",
+            s.span_min_ms
+        ));
+    }
     if s.max_backlog_ms < 5_000 {
         problems.push(format!(
             "speech.max_backlog_ms: must be >= 5000, got {}",
@@ -178,6 +185,12 @@ fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
         problems.push(format!(
             "speech.no_speech_threshold: must be within 0..=1, got {}",
             s.no_speech_threshold
+        ));
+    }
+    if !(0.0..=1.0).contains(&s.min_vad_speech_prob) {
+        problems.push(format!(
+            "speech.min_vad_speech_prob: must be within 0..=1, got {}",
+            s.min_vad_speech_prob
         ));
     }
     if !s.logprob_threshold.is_finite() || s.logprob_threshold > 0.0 {

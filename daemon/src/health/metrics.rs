@@ -21,8 +21,10 @@ pub enum Counter {
     PartialsPublished,
     /// Partials skipped because inference was behind.
     PartialsSkipped,
-    /// Finals discarded as silence or hallucination by the guards.
+    /// Finals withheld: the guards found no speech (or transcription failed).
     FinalsSuppressed,
+    /// Finals published marked `"confidence": "low"`.
+    FinalsLowConfidence,
     /// Attempts to connect to the MQTT broker.
     MqttConnectAttempts,
     /// ConnAcks received.
@@ -52,7 +54,7 @@ pub enum Counter {
 
 impl Counter {
     /// All counters, in display order.
-    pub const ALL: [Counter; 20] = [
+    pub const ALL: [Counter; 21] = [
         Counter::AudioSamplesIn,
         Counter::AudioOverruns,
         Counter::DroppedAudioMs,
@@ -61,6 +63,7 @@ impl Counter {
         Counter::PartialsPublished,
         Counter::PartialsSkipped,
         Counter::FinalsSuppressed,
+        Counter::FinalsLowConfidence,
         Counter::MqttConnectAttempts,
         Counter::MqttConnected,
         Counter::MqttDisconnects,
@@ -86,6 +89,7 @@ impl Counter {
             Counter::PartialsPublished => "partials_published",
             Counter::PartialsSkipped => "partials_skipped",
             Counter::FinalsSuppressed => "finals_suppressed",
+            Counter::FinalsLowConfidence => "finals_low_confidence",
             Counter::MqttConnectAttempts => "mqtt_connect_attempts",
             Counter::MqttConnected => "mqtt_connected",
             Counter::MqttDisconnects => "mqtt_disconnects",

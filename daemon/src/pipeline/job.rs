@@ -27,4 +27,7 @@ pub struct Job {
     pub speech_end: Instant,
     /// Audio lost inside or just before this utterance (overrun, load shedding), milliseconds.
     pub dropped_audio_ms: u64,
+    /// Mean VAD speech probability over the job's 32 ms chunks: the endpointer's own evidence
+    /// of speech, next to Whisper's `no_speech_prob`.
+    pub vad_speech_prob: f32,
 }

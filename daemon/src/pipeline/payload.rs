@@ -38,8 +38,15 @@ pub struct TranscriptMessage {
     pub latency_ms: u64,
     /// Audio lost inside or just before this utterance (device overrun, load shedding).
     pub dropped_audio_ms: u64,
-    /// Why the final carries no text although partials were published (`no_speech`,
-    /// `low_confidence`, `repetitive`); absent otherwise.
+    /// `high`, or `low`: a low average log-probability, a high compression ratio, or Whisper's
+    /// no-speech vote overruled by the VAD. Low-confidence text is published, never withheld.
+    pub confidence: &'static str,
+    /// Mean VAD speech probability over the utterance's 32 ms chunks.
+    pub vad_speech_prob: f32,
+    /// gzip compression ratio of the decoding pass (high: repetitive text).
+    pub compression_ratio: f32,
+    /// `no_speech` when the guards found no speech (see docs/mqtt.md) after partials had been
+    /// published: the final closes the utterance with empty text; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<&'static str>,
 }

@@ -130,6 +130,7 @@ mod tests {
             end_wall: SystemTime::now(),
             speech_end: Instant::now(),
             dropped_audio_ms: 0,
+            vad_speech_prob: 1.0,
         }
     }
 

@@ -2,7 +2,9 @@
 //! final jobs on the [`JobQueue`]. Never blocks: when inference falls behind by more than the
 //! allowed backlog, incoming audio is replaced by silence, counted, and marked on the final.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use percept_models::vad::{
     CHUNK_SAMPLES, EndpointConfig, EndpointConfigError, Endpointer, VadEvent,
@@ -37,6 +39,9 @@ pub struct TrackerSettings {
     pub max_backlog_samples: u64,
     /// Samples after the speech that the endpointer adds as padding (subtracted for latency).
     pub speech_pad_samples: u64,
+    /// The source can wait (a file read as fast as possible): when the backlog is too large the
+    /// tracker waits for inference instead of shedding audio, so nothing is lost.
+    pub wait_for_backlog: bool,
 }
 
 /// Longest gap (overrun) filled with silence to keep the timeline; longer gaps are counted
@@ -67,6 +72,8 @@ pub struct UtteranceTracker {
     buf_start: u64,
     /// Offset of the next VAD chunk.
     vad_pos: u64,
+    /// (chunk start, speech probability) of the VAD chunks still in `buf`.
+    probs: VecDeque<(u64, f32)>,
     clock: StreamClock,
     open: Option<OpenUtterance>,
     /// Dropped audio not yet attached to an utterance, milliseconds.
@@ -98,6 +105,7 @@ impl UtteranceTracker {
             buf: Vec::new(),
             buf_start: 0,
             vad_pos: 0,
+            probs: VecDeque::new(),
             clock: StreamClock::start(),
             open: None,
             pending_dropped_ms: 0,
@@ -120,6 +128,11 @@ impl UtteranceTracker {
             let fill = block.dropped_samples.min(MAX_GAP_FILL_SAMPLES) as usize;
             self.buf.extend(std::iter::repeat_n(0.0, fill));
         }
+        if self.settings.wait_for_backlog {
+            while self.queue.backlog_samples() > self.settings.max_backlog_samples {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let shedding = self.queue.backlog_samples() > self.settings.max_backlog_samples;
         if shedding {
             self.note_dropped(block.samples.len() as u64);
@@ -141,6 +154,8 @@ impl UtteranceTracker {
         while self.vad_pos + CHUNK_SAMPLES as u64 <= self.stream_end() {
             let at = (self.vad_pos - self.buf_start) as usize;
             let probability = self.vad.probability(&self.buf[at..at + CHUNK_SAMPLES])?;
+            tracing::trace!(at = self.vad_pos, probability, "vad");
+            self.probs.push_back((self.vad_pos, probability));
             self.vad_pos += CHUNK_SAMPLES as u64;
             self.speaking = probability >= self.settings.endpoint.threshold;
             for event in self.endpointer.push(probability) {
@@ -233,7 +248,18 @@ impl UtteranceTracker {
             end_wall: self.clock.wall_of(end),
             speech_end: self.clock.instant_of(end),
             dropped_audio_ms: open.dropped_ms,
+            vad_speech_prob: self.mean_probability(start, end),
         }
+    }
+
+    /// Mean speech probability of the VAD chunks that start within `[start, end)`.
+    fn mean_probability(&self, start: u64, end: u64) -> f32 {
+        let (sum, n) = self
+            .probs
+            .iter()
+            .filter(|(at, _)| (start..end).contains(at))
+            .fold((0.0f32, 0u32), |(s, n), (_, p)| (s + p, n + 1));
+        if n == 0 { 0.0 } else { sum / n as f32 }
     }
 
     /// Drops audio nobody can need any more.
@@ -247,6 +273,13 @@ impl UtteranceTracker {
         if excess >= 16_000 {
             self.buf.drain(..excess as usize);
             self.buf_start += excess;
+            while self
+                .probs
+                .front()
+                .is_some_and(|(at, _)| *at < self.buf_start)
+            {
+                self.probs.pop_front();
+            }
         }
     }
 }
@@ -284,6 +317,7 @@ mod tests {
             partial_interval_samples: 16_000,
             max_backlog_samples: max_backlog_secs * 16_000,
             speech_pad_samples: 200 * 16,
+            wait_for_backlog: false,
         };
         UtteranceTracker::new(
             "t",

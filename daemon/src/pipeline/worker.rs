@@ -1,5 +1,13 @@
 //! The inference worker: one thread that takes jobs (finals first), transcribes them, applies
 //! the hallucination guards and publishes the JSON messages.
+//!
+//! The guards never swallow speech. A transcript is withheld only on evidence that there was
+//! no speech: no words at all, or Whisper's joint rule (`no_speech_prob` above its threshold
+//! **and** average log-probability below its threshold, as the reference's `transcribe()`
+//! skips a window) while the VAD's own mean speech probability over the utterance is also
+//! below `min_vad_speech_prob`. Everything else is published; a transcript with a low
+//! average log-probability, a high compression ratio, or only Whisper's no-speech vote
+//! against the VAD's is marked `"confidence": "low"`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,9 +34,15 @@ pub struct WorkerSettings {
     pub final_options: TranscribeOptions,
     /// Options for partials (greedy only: a partial is cheap or skipped).
     pub partial_options: TranscribeOptions,
-    /// Finals below this average log-probability are suppressed.
+    /// Below this average log-probability a transcript is low-confidence (and, with a high
+    /// `no_speech_prob` and weak VAD evidence, no speech).
     pub logprob_threshold: f32,
-    /// Finals above this compression ratio are suppressed.
+    /// Above this `no_speech_prob` (with a low log-probability) Whisper votes "no speech".
+    pub no_speech_threshold: f32,
+    /// The VAD's mean speech probability over the utterance at or above which Whisper's
+    /// no-speech vote is overruled (the transcript is published, marked low-confidence).
+    pub min_vad_speech_prob: f32,
+    /// Above this compression ratio a transcript is low-confidence.
     pub compression_ratio_threshold: f32,
     /// Repeats of a phrase kept by the n-gram guard.
     pub max_ngram_repeats: usize,
@@ -112,40 +126,37 @@ impl Worker {
         };
         let (text, _) =
             collapse_repeated_ngrams(&transcript.text(), self.settings.max_ngram_repeats);
-        let suppressed = self.suppression(&transcript, &text);
+        let verdict = judge(&self.settings, &transcript, &text, job.vad_speech_prob);
         let published_before = self.revisions.contains_key(&job.utterance_id);
         if !job.is_final {
-            if suppressed.is_none() {
-                self.publish(&job, &transcript, text, None);
+            if let Verdict::Publish(confidence) = verdict {
+                self.publish(&job, &transcript, text, confidence, None);
             }
             return;
         }
-        match suppressed {
-            Some(reason) if !published_before => {
-                tracing::info!(reason, "final suppressed by the guards");
+        match verdict {
+            Verdict::NoSpeech if !published_before => {
+                tracing::info!(
+                    vad_speech_prob = job.vad_speech_prob,
+                    "no speech: final withheld"
+                );
                 self.metrics.incr(Counter::FinalsSuppressed);
             }
-            Some(reason) => self.publish(&job, &transcript, String::new(), Some(reason)),
-            None => self.publish(&job, &transcript, text, None),
+            Verdict::NoSpeech => self.publish(
+                &job,
+                &transcript,
+                String::new(),
+                Confidence::Low,
+                Some("no_speech"),
+            ),
+            Verdict::Publish(confidence) => {
+                if confidence == Confidence::Low {
+                    self.metrics.incr(Counter::FinalsLowConfidence);
+                }
+                self.publish(&job, &transcript, text, confidence, None)
+            }
         }
         self.revisions.remove(&job.utterance_id);
-    }
-
-    /// Why a transcript must not be published as text, if it must not.
-    fn suppression(&self, transcript: &Transcript, text: &str) -> Option<&'static str> {
-        let Some(first) = transcript.segments.first() else {
-            return Some("no_speech");
-        };
-        if text.chars().all(|c| !c.is_alphanumeric()) {
-            return Some("no_speech");
-        }
-        if first.avg_logprob < self.settings.logprob_threshold {
-            return Some("low_confidence");
-        }
-        if first.compression_ratio > self.settings.compression_ratio_threshold {
-            return Some("repetitive");
-        }
-        None
     }
 
     fn publish(
@@ -153,6 +164,7 @@ impl Worker {
         job: &Job,
         transcript: &Transcript,
         text: String,
+        confidence: Confidence,
         suppressed: Option<&'static str>,
     ) {
         let revision = self.revisions.entry(job.utterance_id.clone()).or_insert(0);
@@ -191,6 +203,9 @@ impl Worker {
                 .saturating_duration_since(job.speech_end)
                 .as_millis() as u64,
             dropped_audio_ms: job.dropped_audio_ms,
+            confidence: confidence.as_str(),
+            vad_speech_prob: round_3(job.vad_speech_prob),
+            compression_ratio: first.map_or(0.0, |s| round_3(s.compression_ratio)),
             suppressed,
         };
         let payload = match serde_json::to_vec(&message) {
@@ -226,6 +241,82 @@ impl Worker {
     }
 }
 
+/// How sure the guards are that a transcript is what was said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confidence {
+    /// Nothing against it.
+    High,
+    /// Published, but low average log-probability, a high compression ratio, or Whisper's
+    /// no-speech vote overruled by the VAD.
+    Low,
+}
+
+impl Confidence {
+    fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Low => "low",
+        }
+    }
+}
+
+/// What the guards make of one transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Publish it, with this confidence.
+    Publish(Confidence),
+    /// Evidence of no speech: no words, or Whisper's joint no-speech rule with weak VAD evidence.
+    NoSpeech,
+}
+
+/// The guards (module docs): `text` is the transcript after the repeated n-gram filter,
+/// `vad_speech_prob` the VAD's mean speech probability over the utterance.
+pub fn judge(
+    settings: &WorkerSettings,
+    transcript: &Transcript,
+    text: &str,
+    vad_speech_prob: f32,
+) -> Verdict {
+    let Some(first) = transcript.segments.first() else {
+        return Verdict::NoSpeech;
+    };
+    if text.chars().all(|c| !c.is_alphanumeric()) {
+        return Verdict::NoSpeech;
+    }
+    let avg_logprob = mean_logprob(transcript);
+    let low_logprob = avg_logprob < settings.logprob_threshold;
+    let whisper_says_silence = first.no_speech_prob > settings.no_speech_threshold && low_logprob;
+    if whisper_says_silence && vad_speech_prob < settings.min_vad_speech_prob {
+        return Verdict::NoSpeech;
+    }
+    let repetitive = transcript
+        .segments
+        .iter()
+        .any(|s| s.compression_ratio > settings.compression_ratio_threshold);
+    if low_logprob || repetitive || whisper_says_silence {
+        Verdict::Publish(Confidence::Low)
+    } else {
+        Verdict::Publish(Confidence::High)
+    }
+}
+
+/// Average log-probability over the transcript's segments, weighted by their tokens.
+fn mean_logprob(transcript: &Transcript) -> f32 {
+    let (sum, n) = transcript
+        .segments
+        .iter()
+        .fold((0.0f32, 0usize), |(s, n), seg| {
+            let tokens = seg.tokens.len().max(1);
+            (s + seg.avg_logprob * tokens as f32, n + tokens)
+        });
+    if n == 0 { 0.0 } else { sum / n as f32 }
+}
+
+/// Rounds to three decimals for readable JSON.
+fn round_3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
 /// Hands a final to the publisher, waiting while its queue is full: finals are never skipped.
 fn publish_blocking(publisher: &dyn Publisher, mut msg: Message) {
     loop {
@@ -250,4 +341,106 @@ fn publish_blocking(publisher: &dyn Publisher, mut msg: Message) {
 /// Rounds seconds to milliseconds for readable JSON.
 fn round_ms(secs: f64) -> f64 {
     (secs * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use percept_models::whisper::Segment;
+
+    use super::*;
+
+    fn settings() -> WorkerSettings {
+        WorkerSettings {
+            model_name: "tiny.en".into(),
+            final_options: TranscribeOptions::default(),
+            partial_options: TranscribeOptions::default(),
+            logprob_threshold: -1.0,
+            no_speech_threshold: 0.6,
+            min_vad_speech_prob: 0.6,
+            compression_ratio_threshold: 2.4,
+            max_ngram_repeats: 2,
+            topic_root: "perceptd/box".into(),
+            qos_final: Qos::AtLeastOnce,
+            qos_partial: Qos::AtMostOnce,
+        }
+    }
+
+    fn transcript(text: &str, avg_logprob: f32, no_speech_prob: f32, ratio: f32) -> Transcript {
+        Transcript {
+            language: None,
+            segments: vec![Segment {
+                start: 0.0,
+                end: 2.0,
+                text: text.into(),
+                avg_logprob,
+                no_speech_prob,
+                temperature: 0.0,
+                compression_ratio: ratio,
+                tokens: vec![1, 2, 3],
+            }],
+            duration_secs: 2.0,
+        }
+    }
+
+    fn verdict(avg_logprob: f32, no_speech_prob: f32, ratio: f32, vad: f32) -> Verdict {
+        let t = transcript(" Front center.", avg_logprob, no_speech_prob, ratio);
+        judge(&settings(), &t, &t.text(), vad)
+    }
+
+    #[test]
+    fn a_confident_transcript_is_published_with_high_confidence() {
+        assert_eq!(
+            verdict(-0.3, 0.05, 1.2, 0.9),
+            Verdict::Publish(Confidence::High)
+        );
+    }
+
+    #[test]
+    fn low_log_probability_alone_is_published_marked_low_never_withheld() {
+        // The real-speech issue: short phrases at -0.9 .. -1.6 with no_speech_prob 0.02-0.38.
+        for (logprob, no_speech) in [(-1.6, 0.02), (-1.2, 0.38), (-3.0, 0.59)] {
+            assert_eq!(
+                verdict(logprob, no_speech, 1.3, 0.5),
+                Verdict::Publish(Confidence::Low)
+            );
+        }
+    }
+
+    #[test]
+    fn a_repetitive_transcript_is_published_marked_low() {
+        assert_eq!(
+            verdict(-0.4, 0.1, 3.0, 0.9),
+            Verdict::Publish(Confidence::Low)
+        );
+    }
+
+    #[test]
+    fn whisper_and_the_vad_agreeing_on_no_speech_withhold_it() {
+        assert_eq!(verdict(-1.5, 0.8, 1.0, 0.4), Verdict::NoSpeech);
+    }
+
+    #[test]
+    fn the_vad_overrules_whispers_no_speech_vote_when_it_heard_speech() {
+        assert_eq!(
+            verdict(-1.5, 0.8, 1.0, 0.85),
+            Verdict::Publish(Confidence::Low)
+        );
+        // A high no_speech_prob with a good log-probability is not a no-speech vote at all.
+        assert_eq!(
+            verdict(-0.5, 0.9, 1.0, 0.3),
+            Verdict::Publish(Confidence::High)
+        );
+    }
+
+    #[test]
+    fn no_words_is_no_speech() {
+        let t = transcript(" ...", -0.2, 0.1, 1.0);
+        assert_eq!(judge(&settings(), &t, &t.text(), 0.9), Verdict::NoSpeech);
+        let empty = Transcript {
+            language: None,
+            segments: Vec::new(),
+            duration_secs: 1.0,
+        };
+        assert_eq!(judge(&settings(), &empty, "", 0.9), Verdict::NoSpeech);
+    }
 }

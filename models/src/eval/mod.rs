@@ -17,12 +17,14 @@
 //! British→American spellings need openai-whisper's `english.json`, loaded at run time with
 //! [`EnglishNormalizer::from_json_file`]; it is not part of this repository.
 
+pub mod align;
 pub mod normalize;
 mod numbers;
 pub mod wer;
 
 use std::path::PathBuf;
 
+pub use align::{Edit, align_words, stats_per_piece};
 pub use normalize::EnglishNormalizer;
 pub use wer::{WerStats, wer_for_text, wer_for_texts, word_error_rate};
 

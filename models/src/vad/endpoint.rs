@@ -17,6 +17,13 @@
 //!   ends the candidate or utterance; an utterance emits [`VadEvent::End`] with `end_sample` =
 //!   the silence's start plus `speech_pad_ms`, clamped to the samples seen. A candidate ends
 //!   without events, so speech shorter than `min_speech_ms` never produces any.
+//! - Once an utterance is `soft_max_utterance_ms` long (counted from its first sample), a short
+//!   pause ends it: a silence that has lasted `soft_min_silence_ms` ends it exactly as a
+//!   `min_silence_ms` silence would. In continuous speech (two people talking, no 500 ms gap) this
+//!   bounds how long a final waits, without cutting words: speech rarely runs for seconds without
+//!   a 150 ms pause. Silero marks such a pause with three or four chunks below `neg_threshold`
+//!   (the chunks at its edges still hold speech), so the default, 96 ms (three chunks), finds
+//!   pauses of about 150 ms and longer. `soft_max_utterance_ms = 0` turns it off.
 //! - No utterance grows longer than `max_utterance_ms`. When the next chunk would make it longer
 //!   (and no silence in progress would end it within the limit; if one does and speech resumes,
 //!   the check happens on that chunk), it is split at the start of its quietest chunk (lowest
@@ -51,6 +58,12 @@ pub struct EndpointConfig {
     pub min_silence_ms: u32,
     /// Audio kept before the first and after the last speech chunk of an utterance.
     pub speech_pad_ms: u32,
+    /// Once an utterance is this long, a silence of `soft_min_silence_ms` ends it (0: off).
+    pub soft_max_utterance_ms: u32,
+    /// The short pause that ends an utterance longer than `soft_max_utterance_ms`, as VAD
+    /// silence (96 ms = three chunks: a pause of about 150 ms in the audio). At most
+    /// `min_silence_ms`.
+    pub soft_min_silence_ms: u32,
     /// Longer utterances are split at their quietest point. At least
     /// 2 × (`speech_pad_ms` + `min_speech_ms` + `min_silence_ms` + 32).
     pub max_utterance_ms: u32,
@@ -64,6 +77,8 @@ impl Default for EndpointConfig {
             min_speech_ms: 250,
             min_silence_ms: 500,
             speech_pad_ms: 200,
+            soft_max_utterance_ms: 5_000,
+            soft_min_silence_ms: 96,
             max_utterance_ms: 20_000,
         }
     }
@@ -119,6 +134,18 @@ impl EndpointConfig {
             problems.push(format!(
                 "max_utterance_ms: must be ≥ 2 × (speech_pad_ms + min_speech_ms + min_silence_ms + 32) = {min_max}, got {}",
                 self.max_utterance_ms
+            ));
+        }
+        if self.soft_min_silence_ms > self.min_silence_ms {
+            problems.push(format!(
+                "soft_min_silence_ms: must be ≤ min_silence_ms = {}, got {}",
+                self.min_silence_ms, self.soft_min_silence_ms
+            ));
+        }
+        if self.soft_max_utterance_ms > self.max_utterance_ms {
+            problems.push(format!(
+                "soft_max_utterance_ms: must be ≤ max_utterance_ms = {} (0 turns it off), got {}",
+                self.max_utterance_ms, self.soft_max_utterance_ms
             ));
         }
         if problems.is_empty() {
@@ -177,6 +204,8 @@ pub struct Endpointer {
     neg_threshold: f32,
     min_speech: u64,
     min_silence: u64,
+    soft_max: u64,
+    soft_min_silence: u64,
     pad: u64,
     max_len: u64,
     /// Chunks pushed so far.
@@ -198,6 +227,8 @@ impl Endpointer {
             neg_threshold: config.effective_neg_threshold(),
             min_speech: ms_to_samples(config.min_speech_ms),
             min_silence: ms_to_samples(config.min_silence_ms),
+            soft_max: ms_to_samples(config.soft_max_utterance_ms),
+            soft_min_silence: ms_to_samples(config.soft_min_silence_ms),
             pad: ms_to_samples(config.speech_pad_ms),
             max_len: ms_to_samples(config.max_utterance_ms),
             chunks: 0,
@@ -254,7 +285,11 @@ impl Endpointer {
                     // thresholds continues a silence already begun, so it can also end it (else a
                     // long run of such chunks would hold the utterance open past every limit).
                     let silence_start = *u.silence_start.get_or_insert(chunk_start);
-                    if now - silence_start >= self.min_silence {
+                    let silence = now - silence_start;
+                    let long_enough = self.soft_max > 0 && now - u.start >= self.soft_max;
+                    if silence >= self.min_silence
+                        || (u.confirmed && long_enough && silence >= self.soft_min_silence)
+                    {
                         if u.confirmed {
                             let end_sample = (silence_start + self.pad).min(now);
                             events.push(VadEvent::End {

@@ -37,6 +37,10 @@ pub struct TranscribeOptions {
     /// runaway repetition loops, which otherwise cost seconds on short clips. `None`: the
     /// reference's fixed 224.
     pub max_tokens_per_second: Option<f32>,
+    /// Skip a window the reference's rule calls silence (`no_speech_prob` above its threshold
+    /// and the log-probability below its threshold), as the reference does. `false` keeps its
+    /// text, for a caller with its own evidence (the daemon's VAD) to judge.
+    pub skip_silence: bool,
 }
 
 /// How much of each 30 s window the encoder processes.
@@ -45,10 +49,15 @@ pub enum EncodeWindow {
     /// The full 3000-frame window, zero-padded, as the reference does.
     #[default]
     Full,
-    /// Only the window's audio plus `pad_ms` of zero padding (at most the full window).
+    /// Only the window's audio plus `pad_ms` of zero padding, and at least `min_ms` in all
+    /// (at most the full window). A segment that lies mostly beyond the audio (in the padding
+    /// or past the encoded frames: Whisper repeating itself, or `//` runs) is dropped.
     Span {
         /// Zero padding after the audio, milliseconds.
         pad_ms: u32,
+        /// The least audio plus padding encoded, milliseconds: a short utterance is padded up
+        /// to it (0: no minimum).
+        min_ms: u32,
     },
 }
 
@@ -57,9 +66,11 @@ impl EncodeWindow {
     pub fn frames_for(self, content: usize) -> usize {
         match self {
             EncodeWindow::Full => N_FRAMES,
-            EncodeWindow::Span { pad_ms } => {
-                let pad = pad_ms as usize * SAMPLE_RATE as usize / 1000 / HOP_LENGTH;
-                let frames = (content + pad).clamp(2, N_FRAMES);
+            EncodeWindow::Span { pad_ms, min_ms } => {
+                let frames_of = |ms: u32| ms as usize * SAMPLE_RATE as usize / 1000 / HOP_LENGTH;
+                let frames = (content + frames_of(pad_ms))
+                    .max(frames_of(min_ms))
+                    .clamp(2, N_FRAMES);
                 frames + frames % 2
             }
         }
@@ -78,6 +89,7 @@ impl Default for TranscribeOptions {
             condition_on_previous_text: true,
             window: EncodeWindow::Full,
             max_tokens_per_second: None,
+            skip_silence: true,
         }
     }
 }
@@ -198,12 +210,22 @@ impl Transcriber {
             };
             let result = decode_with_fallback(&self.model, &cross, &base, options)?;
             let time_offset = (seek * HOP_LENGTH) as f32 / SAMPLE_RATE as f32;
-            if is_silence(&result, options) {
+            if options.skip_silence && is_silence(&result, options) {
                 seek += segment_size;
                 continue;
             }
             let timestamp_begin = self.model.tokenizer().specials().timestamp_begin;
-            let split = split_segments(&result.tokens, timestamp_begin, segment_size);
+            let mut split = split_segments(&result.tokens, timestamp_begin, segment_size);
+            if matches!(options.window, EncodeWindow::Span { .. }) {
+                let before = split.pieces.len();
+                split
+                    .pieces
+                    .retain(|(start, end, _)| mostly_in_audio(*start, *end, window_secs));
+                if split.pieces.len() < before {
+                    // What was dropped lay past the audio: nothing there to decode again.
+                    split.advance_frames = segment_size;
+                }
+            }
             for (start_pos, end_pos, tokens) in split.pieces {
                 let text = self.model.tokenizer().decode(
                     &tokens
@@ -242,6 +264,22 @@ impl Transcriber {
             duration_secs: samples.len() as f32 / SAMPLE_RATE as f32,
         })
     }
+}
+
+/// Whether a segment from timestamp position `start` to `end` (units of 20 ms) lies at least
+/// half within the window's `audio_secs` of audio. Past the audio there is only zero padding
+/// (or nothing at all), where Whisper hallucinates: it repeats earlier sentences or emits `//`.
+fn mostly_in_audio(start: u32, end: u32, audio_secs: f32) -> bool {
+    let (start, end) = (
+        start as f32 * TIME_PRECISION_SECS,
+        (end as f32 * TIME_PRECISION_SECS).max(start as f32 * TIME_PRECISION_SECS),
+    );
+    if start >= audio_secs {
+        return false;
+    }
+    let inside = end.min(audio_secs) - start;
+    let length = end - start;
+    length <= 0.0 || inside >= 0.5 * length
 }
 
 /// The token budget for a window of `secs` seconds: `16 + rate × secs`, at most half the text
@@ -392,13 +430,41 @@ mod tests {
     }
 
     #[test]
+    fn segments_mostly_past_the_audio_are_hallucinations() {
+        // 10.11 s of audio (the real-speech corpus): the last real sentence ends at 10.0 s.
+        assert!(mostly_in_audio(378, 500, 10.11));
+        // A `//` from 10.0 to 11.0 s and a repeat from 14.0 s: past the audio.
+        assert!(!mostly_in_audio(500, 550, 10.11));
+        assert!(!mostly_in_audio(700, 750, 10.11));
+        // 1.96 s of audio; a repeat of the whole phrase from 1.72 to 3.72 s.
+        assert!(!mostly_in_audio(86, 186, 1.96));
+        // A real last segment whose end timestamp overshoots the audio a little.
+        assert!(mostly_in_audio(50, 105, 1.96));
+        // A bare timestamp (no length) inside the audio.
+        assert!(mostly_in_audio(20, 20, 1.0));
+    }
+
+    #[test]
     fn span_windows_are_even_padded_and_capped_at_the_full_window() {
-        let span = EncodeWindow::Span { pad_ms: 500 };
+        let span = EncodeWindow::Span {
+            pad_ms: 500,
+            min_ms: 0,
+        };
         assert_eq!(span.frames_for(301), 352);
         assert_eq!(span.frames_for(0), 50);
         assert_eq!(span.frames_for(2990), N_FRAMES);
         assert_eq!(EncodeWindow::Full.frames_for(10), N_FRAMES);
-        assert_eq!(EncodeWindow::Span { pad_ms: 0 }.frames_for(0), 2);
+        let bare = EncodeWindow::Span {
+            pad_ms: 0,
+            min_ms: 0,
+        };
+        assert_eq!(bare.frames_for(0), 2);
+        let at_least_8s = EncodeWindow::Span {
+            pad_ms: 500,
+            min_ms: 8_000,
+        };
+        assert_eq!(at_least_8s.frames_for(301), 800);
+        assert_eq!(at_least_8s.frames_for(901), 952);
     }
 
     #[test]

@@ -66,6 +66,68 @@ fn the_default_config_is_valid_and_matches_the_documented_values() {
         ),
         (250, 500, 200, 20_000)
     );
+    assert_eq!(
+        (config.soft_max_utterance_ms, config.soft_min_silence_ms),
+        (5_000, 96)
+    );
+}
+
+#[test]
+fn a_short_pause_ends_an_utterance_only_once_it_is_past_the_soft_limit() {
+    // 5 chunks (160 ms) of silence every 60 chunks (1.92 s): with min_silence 500 ms none of
+    // them would end anything; past the 5 s soft limit the first one does.
+    let mut probs = vec![SILENCE; 10];
+    for _ in 0..6 {
+        probs.extend(seq(&[(SPEECH, 55), (SILENCE, 5)]));
+    }
+    probs.extend(seq(&[(SILENCE, 30)]));
+    let events = run(EndpointConfig::default(), &probs);
+    let got = ranges(&events);
+    // Speech starts at chunk 10 (padded to at(10) − 200 ms). The pauses start at chunks
+    // 65, 125, 185, …; the one at 185 is the first past 5 s (at(185) − at(10) + 200 ms ≈ 5.8 s);
+    // the one at 125 (3.9 s) is not. The utterance ends after 3 pause chunks (96 ms), at the end
+    // of the pause's 3rd chunk (padding clamped to the samples seen).
+    assert_eq!(got[0], (at(10) - ms(200), at(188), false), "{events:?}");
+    assert!(got[0].1 - got[0].0 <= ms(10_000));
+    // The next utterance starts where the previous one ended (its padding is clamped) and the
+    // rest follows the same rule.
+    assert_eq!(got[1].0, at(188));
+    assert!(got.iter().all(|r| !r.2), "no hard splits: {got:?}");
+}
+
+#[test]
+fn without_a_pause_the_hard_limit_still_splits_and_the_soft_limit_can_be_turned_off() {
+    let probs = seq(&[(SILENCE, 10), (SPEECH, 700), (SILENCE, 30)]);
+    let got = ranges(&run(EndpointConfig::default(), &probs));
+    assert!(got[0].2, "split at the hard limit: {got:?}");
+    assert!(got[0].1 - got[0].0 <= ms(20_000));
+    let mut pauses = vec![SILENCE; 10];
+    for _ in 0..6 {
+        pauses.extend(seq(&[(SPEECH, 55), (SILENCE, 5)]));
+    }
+    pauses.extend(seq(&[(SILENCE, 30)]));
+    let off = EndpointConfig {
+        soft_max_utterance_ms: 0,
+        ..EndpointConfig::default()
+    };
+    assert_eq!(
+        ranges(&run(off, &pauses)).len(),
+        1,
+        "one utterance without the soft limit"
+    );
+}
+
+#[test]
+fn soft_settings_outside_their_bounds_are_reported() {
+    let config = EndpointConfig {
+        soft_min_silence_ms: 600,
+        soft_max_utterance_ms: 25_000,
+        ..EndpointConfig::default()
+    };
+    let err = config.validate().unwrap_err();
+    assert_eq!(err.problems.len(), 2, "{err}");
+    assert!(err.problems[0].starts_with("soft_min_silence_ms: must be ≤ min_silence_ms = 500"));
+    assert!(err.problems[1].starts_with("soft_max_utterance_ms: must be ≤ max_utterance_ms"));
 }
 
 #[test]
@@ -74,6 +136,7 @@ fn validate_reports_every_problem_with_its_field() {
         threshold: 1.5,
         neg_threshold: Some(-0.1),
         max_utterance_ms: 1000,
+        soft_max_utterance_ms: 0,
         ..EndpointConfig::default()
     };
     let err = config.validate().unwrap_err();
@@ -326,6 +389,7 @@ fn is_open_is_true_between_start_and_end() {
 fn split_config() -> EndpointConfig {
     EndpointConfig {
         max_utterance_ms: 4000,
+        soft_max_utterance_ms: 0,
         ..EndpointConfig::default()
     }
 }
@@ -450,23 +514,30 @@ fn any_valid_config() -> impl Strategy<Value = EndpointConfig> {
         0u32..1200,
         0u32..600,
         0u32..30_000,
+        (0.0f64..1.0, 0.0f64..1.0),
     )
-        .prop_map(|(threshold, neg_fraction, speech, silence, pad, extra)| {
-            let mut config = EndpointConfig {
-                threshold,
-                // A fraction of threshold, so it is valid; None needs threshold > 0.15.
-                neg_threshold: neg_fraction.map(|f| (f * threshold).max(1e-3)),
-                min_speech_ms: speech,
-                min_silence_ms: silence,
-                speech_pad_ms: pad,
-                max_utterance_ms: 0,
-            };
-            if config.neg_threshold.is_none() && threshold <= DEFAULT_HYSTERESIS {
-                config.neg_threshold = Some(threshold / 2.0);
-            }
-            config.max_utterance_ms = config.min_max_utterance_ms() as u32 + extra;
-            config
-        })
+        .prop_map(
+            |(threshold, neg_fraction, speech, silence, pad, extra, (soft_max, soft_silence))| {
+                let mut config = EndpointConfig {
+                    threshold,
+                    // A fraction of threshold, so it is valid; None needs threshold > 0.15.
+                    neg_threshold: neg_fraction.map(|f| (f * threshold).max(1e-3)),
+                    min_speech_ms: speech,
+                    min_silence_ms: silence,
+                    speech_pad_ms: pad,
+                    soft_max_utterance_ms: 0,
+                    soft_min_silence_ms: (soft_silence * f64::from(silence)) as u32,
+                    max_utterance_ms: 0,
+                };
+                if config.neg_threshold.is_none() && threshold <= DEFAULT_HYSTERESIS {
+                    config.neg_threshold = Some(threshold / 2.0);
+                }
+                config.max_utterance_ms = config.min_max_utterance_ms() as u32 + extra;
+                config.soft_max_utterance_ms =
+                    (soft_max * f64::from(config.max_utterance_ms)) as u32;
+                config
+            },
+        )
 }
 
 proptest! {

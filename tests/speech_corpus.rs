@@ -1,0 +1,184 @@
+//! The daemon on the real-speech corpus (scripts/make_corpus.py: flite and Festival voices,
+//! Debian's recorded samples, phrase pauses, fast turn-taking, telephone band, noise at
+//! 20/10/5 dB SNR, reverberation, an old-radio chain), against `perceptd transcribe` on the
+//! same audio, condition by condition and piece by piece; and ten minutes of noise.
+//!
+//! The finals of a file streamed as fast as the pipeline takes it (`realtime = false`: the
+//! endpointer waits for inference instead of shedding) are the same utterances as in real
+//! time, so the WER checks run fast; one condition runs in real time for the structure and the
+//! latency print (latency is measured by `scripts/bench_corpus.sh`, never asserted).
+
+mod common;
+mod corpus;
+
+use common::stream::one_at_a_time;
+use corpus::{
+    Condition, SPEECH_CONDITIONS, batch_text, check_condition, generate, latencies, normalizer,
+    quantile, score, stream,
+};
+
+/// Longest audio one final may cover in the conversation condition (its turns have 160–240 ms
+/// pauses between them, so the soft limit finds one).
+const CONVERSATION_MAX_FINAL_S: f64 = 10.0;
+
+fn finals_text(finals: &[corpus::Final]) -> Vec<&str> {
+    finals.iter().map(|f| f.text.as_str()).collect()
+}
+
+/// Runs one condition, prints its line, returns its problems.
+fn run_condition(c: &Condition, realtime: bool) -> Vec<String> {
+    let norm = normalizer();
+    let pieces = &c.manifest.pieces;
+    let name = &c.manifest.condition;
+    let batch = score(&norm, pieces, &[batch_text(&c.wav).as_str()]);
+    let (finals, log) = stream(&c.wav, realtime, "", "");
+    let streamed = score(&norm, pieces, &finals_text(&finals));
+    let mut problems = check_condition(name, pieces, &batch, &streamed, &finals);
+    let longest = finals
+        .iter()
+        .map(|f| f.end_s - f.start_s)
+        .fold(0.0, f64::max);
+    if name == "conversation" && longest > CONVERSATION_MAX_FINAL_S {
+        problems.push(format!(
+            "conversation: a final covers {longest:.1} s > {CONVERSATION_MAX_FINAL_S} s"
+        ));
+    }
+    let low = finals
+        .iter()
+        .filter(|f| f.payload["confidence"] == "low")
+        .count();
+    let withheld = log
+        .iter()
+        .filter(|l| l.contains("no speech: final withheld"))
+        .count();
+    let lat = latencies(pieces, &finals);
+    eprintln!(
+        "[corpus] {name:<12} batch WER {:5.1} %  streamed {:5.1} %  finals {:3} (low {low}, withheld {withheld}), longest {longest:4.1} s{}",
+        100.0 * batch.total.wer(),
+        100.0 * streamed.total.wer(),
+        finals.len(),
+        if realtime {
+            format!(
+                ", latency p50 {:.0} ms p95 {:.0} ms",
+                1000.0 * quantile(&lat, 0.5),
+                1000.0 * quantile(&lat, 0.95)
+            )
+        } else {
+            String::new()
+        }
+    );
+    for l in log
+        .iter()
+        .filter(|l| l.contains("no speech: final withheld"))
+    {
+        eprintln!("[corpus]   {l}");
+    }
+    if !problems.is_empty() {
+        for f in &finals {
+            eprintln!(
+                "[corpus]   final {:7.2}-{:7.2} {} {:?}",
+                f.start_s, f.end_s, f.payload["confidence"], f.text
+            );
+        }
+    }
+    problems
+}
+
+#[test]
+fn streamed_finals_match_the_batch_transcript_on_every_condition() {
+    let _one = one_at_a_time();
+    let conditions = generate(&SPEECH_CONDITIONS);
+    let problems: Vec<String> = conditions
+        .iter()
+        .flat_map(|c| run_condition(c, false))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn conversation_in_real_time_gets_bounded_finals_and_every_turn() {
+    let _one = one_at_a_time();
+    let conditions = generate(&["conversation"]);
+    let problems = run_condition(&conditions[0], true);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn ten_minutes_of_mixed_noise_give_no_finals_and_no_partials() {
+    let _one = one_at_a_time();
+    let noise = &generate(&["noise_only"])[0];
+    assert!(noise.manifest.pieces.is_empty());
+    assert!(noise.manifest.duration_s >= 600.0);
+    let (finals, log) = stream(&noise.wav, false, "partial_interval_ms = 1000", "");
+    assert!(
+        finals.is_empty(),
+        "finals on noise: {:?}",
+        finals
+            .iter()
+            .map(|f| (&f.text, f.start_s))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        !log.iter().any(|l| l.contains("partial transcript")),
+        "no partial on noise either"
+    );
+}
+
+/// The whole corpus in real time, before/after numbers for BENCHMARKS.md: run by
+/// `scripts/bench_corpus.sh` (about 25 minutes). Writes `$CORPUS_REPORT` (JSON) when set.
+#[test]
+#[ignore = "benchmark: the whole corpus in real time (~25 min); scripts/bench_corpus.sh"]
+fn corpus_benchmark_in_real_time() {
+    let _one = one_at_a_time();
+    let norm = normalizer();
+    let wanted: Vec<String> = std::env::var("CORPUS_CONDITIONS")
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|_| SPEECH_CONDITIONS.iter().map(|s| s.to_string()).collect());
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let speech_extra = std::env::var("CORPUS_SPEECH_EXTRA").unwrap_or_default();
+    let vad_extra = std::env::var("CORPUS_VAD_EXTRA").unwrap_or_default();
+    // CORPUS_REALTIME=0: as fast as it goes (the same finals; latency is then meaningless).
+    let realtime = std::env::var("CORPUS_REALTIME").map_or(true, |v| v != "0");
+    let mut rows = Vec::new();
+    let mut all_latencies = Vec::new();
+    for c in generate(&wanted) {
+        let pieces = &c.manifest.pieces;
+        let batch = score(&norm, pieces, &[batch_text(&c.wav).as_str()]);
+        let (finals, _) = stream(&c.wav, realtime, &speech_extra, &vad_extra);
+        let streamed = score(&norm, pieces, &finals_text(&finals));
+        let lat = latencies(pieces, &finals);
+        all_latencies.extend(&lat);
+        let problems = check_condition(&c.manifest.condition, pieces, &batch, &streamed, &finals);
+        let longest = finals
+            .iter()
+            .map(|f| f.end_s - f.start_s)
+            .fold(0.0, f64::max);
+        let row = serde_json::json!({
+            "condition": c.manifest.condition,
+            "audio_s": c.manifest.duration_s,
+            "pieces": pieces.len(),
+            "batch_wer": batch.total.wer(),
+            "streamed_wer": streamed.total.wer(),
+            "finals": finals.len(),
+            "low_confidence": finals.iter().filter(|f| f.payload["confidence"] == "low").count(),
+            "longest_final_s": longest,
+            "latency_p50_s": quantile(&lat, 0.5),
+            "latency_p95_s": quantile(&lat, 0.95),
+            "problems": problems,
+        });
+        eprintln!("[corpus] {row}");
+        rows.push(row);
+    }
+    let report = serde_json::json!({
+        "conditions": rows,
+        "latency_p50_s": quantile(&all_latencies, 0.5),
+        "latency_p95_s": quantile(&all_latencies, 0.95),
+    });
+    eprintln!(
+        "[corpus] overall latency p50 {:.3} s p95 {:.3} s",
+        report["latency_p50_s"], report["latency_p95_s"]
+    );
+    if let Ok(path) = std::env::var("CORPUS_REPORT") {
+        std::fs::write(path, serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    }
+}
