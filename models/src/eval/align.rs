@@ -40,8 +40,8 @@ pub fn align_words<R: AsRef<str>, H: AsRef<str>>(reference: &[R], hypothesis: &[
     let width = m + 1;
     // cost[i][j]: fewest edits aligning reference[..i] with hypothesis[..j].
     let mut cost = vec![0usize; (n + 1) * width];
-    for j in 0..=m {
-        cost[j] = j;
+    for (j, c) in cost.iter_mut().take(width).enumerate() {
+        *c = j;
     }
     for i in 1..=n {
         cost[i * width] = i;
