@@ -3,8 +3,18 @@
 //! Today there is one backend, the CPU, which runs models through tract with a configurable number
 //! of matmul threads. A Vulkan backend comes later behind the `vulkan` feature; asking for it now
 //! gives an error that says so.
+//!
+//! The native kernels grow next to it: [`quant`] (int8 layouts), [`cpu`] (kernels chosen at run
+//! time), [`reference`] (plain references) and [`conformance`] (cases every backend must pass).
 
 use std::sync::OnceLock;
+
+pub mod cpu;
+mod error;
+pub mod quant;
+pub mod reference;
+
+pub use error::OpError;
 
 /// Errors when selecting or configuring a backend.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
