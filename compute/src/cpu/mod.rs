@@ -1,7 +1,13 @@
 //! CPU kernels: int8 GEMM/GEMV on [`crate::quant`] layouts, f32 GEMM, norms, activations and
-//! attention. Kernels are chosen at run time through [`Isa`].
+//! attention. Kernels are chosen at run time through [`Isa`]; the f32 elementwise ops are portable
+//! Rust written to auto-vectorize.
 
+pub mod activation;
+pub mod gemm;
 mod isa;
+pub mod math;
+pub mod norm;
 pub mod q8;
+pub mod softmax;
 
 pub use isa::{Isa, IsaLevel};
