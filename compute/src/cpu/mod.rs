@@ -3,6 +3,7 @@
 //! Rust written to auto-vectorize.
 
 pub mod activation;
+pub mod attention;
 pub mod gemm;
 mod isa;
 pub mod math;
