@@ -9,6 +9,7 @@
 
 use std::sync::OnceLock;
 
+pub mod conformance;
 pub mod cpu;
 mod error;
 pub mod quant;

@@ -6,9 +6,11 @@ pub mod activation;
 pub mod attention;
 pub mod gemm;
 mod isa;
+mod kernels;
 pub mod math;
 pub mod norm;
 pub mod q8;
 pub mod softmax;
 
 pub use isa::{Isa, IsaLevel};
+pub use kernels::CpuKernels;
