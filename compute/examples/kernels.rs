@@ -7,7 +7,12 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use percept_compute::cpu::{Isa, q8};
+use half::f16;
+use percept_compute::cpu::attention::{
+    DecoderScratch, EncoderScratch, Heads, KvCache, Tokens, decoder_attention, encoder_attention,
+};
+use percept_compute::cpu::gemm::{MatMut, MatRef, gemm_f32};
+use percept_compute::cpu::{Isa, IsaLevel, activation, norm, q8, softmax};
 use percept_compute::quant::{I8Rows, U8Rows};
 
 const VNNI_PEAK_GOPS: f64 = 472.0;
@@ -47,7 +52,7 @@ fn int8_gemm(isa: Isa, m: usize, n: usize, k: usize) {
         q8::gemm_q8(isa, &a, &w, None, black_box(&mut out)).unwrap()
     });
     let gops = 2.0 * (m * n * k) as f64 / t / 1e9;
-    let peak = if isa.level() == percept_compute::cpu::IsaLevel::Avx512Vnni {
+    let peak = if isa.level() == IsaLevel::Avx512Vnni {
         format!(" = {:.0} % of VNNI peak", 100.0 * gops / VNNI_PEAK_GOPS)
     } else {
         String::new()
@@ -90,8 +95,127 @@ fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize) {
     }
 }
 
+fn f32_gemm(m: usize, n: usize, k: usize) {
+    let x = data(m * k, 4);
+    let w = data(n * k, 5);
+    let mut y = vec![0f32; m * n];
+    let t = best(10, || {
+        let a = MatRef::row_major(&x, m, k).unwrap();
+        let b = MatRef::row_major(&w, n, k).unwrap().t();
+        gemm_f32(
+            MatMut::row_major(black_box(&mut y), m, n).unwrap(),
+            a,
+            b,
+            1.0,
+            false,
+        )
+        .unwrap()
+    });
+    let gf = 2.0 * (m * n * k) as f64 / t / 1e9;
+    println!(
+        "f32 gemm   (gemm 0.19) m={m:<5} n={n:<5} k={k:<5} {:>8.3} ms {gf:>7.1} GFLOP/s = {:.0} % of f32 peak",
+        t * 1e3,
+        100.0 * gf / F32_PEAK_GFLOPS
+    );
+}
+
+fn quantize_acts(m: usize, k: usize) {
+    let x = data(m * k, 6);
+    let mut a = U8Rows::default();
+    let t = best(10, || a.quantize_from(black_box(&x), m, k).unwrap());
+    println!(
+        "quantize activations m={m} k={k}: {:.3} ms, {:.1} GB/s of f32 read",
+        t * 1e3,
+        (m * k * 4) as f64 / t / 1e9
+    );
+}
+
+fn elementwise(rows: usize, d: usize) {
+    let x = data(rows * d, 7);
+    let (g, b) = (data(d, 8), data(d, 9));
+    let mut out = vec![0f32; rows * d];
+    let ln = best(10, || {
+        norm::layer_norm(&x, d, &g, &b, 1e-5, black_box(&mut out)).unwrap()
+    });
+    let mut y = x.clone();
+    let sm = best(10, || softmax::softmax_rows(black_box(&mut y), d).unwrap());
+    let ge = best(10, || {
+        y.copy_from_slice(&x);
+        activation::gelu_erf(black_box(&mut y))
+    });
+    let per = |t: f64| t / (rows * d) as f64 * 1e9;
+    println!(
+        "elementwise {rows}x{d}: layer_norm {:.2} ns/value, softmax {:.2} ns/value, gelu_erf {:.2} ns/value",
+        per(ln),
+        per(sm),
+        per(ge)
+    );
+}
+
+fn attention(t: usize) {
+    let h = Heads {
+        heads: 6,
+        d_head: 64,
+    };
+    let w = 384;
+    let qkv = data(t * 3 * w, 10);
+    let tok = |off: usize| Tokens {
+        data: &qkv[off..],
+        rows: t,
+        stride: 3 * w,
+    };
+    let mut out = vec![0f32; t * w];
+    let mut scratch = EncoderScratch::default();
+    let tt = best(3, || {
+        encoder_attention(
+            tok(0),
+            tok(w),
+            tok(2 * w),
+            h,
+            0.125,
+            black_box(&mut out),
+            w,
+            &mut scratch,
+        )
+        .unwrap()
+    });
+    let flops = 4.0 * (t * t * w) as f64;
+    println!(
+        "encoder attention T={t} 6x64: {:.2} ms, {:.1} GFLOP/s (Q·Kᵀ and P·V) = {:.0} % of f32 peak",
+        tt * 1e3,
+        flops / tt / 1e9,
+        100.0 * flops / tt / 1e9 / F32_PEAK_GFLOPS
+    );
+}
+
+fn decoder(len: usize) {
+    let h = Heads {
+        heads: 6,
+        d_head: 64,
+    };
+    let w = 384;
+    let kv: Vec<f16> = data(len * w, 11).into_iter().map(f16::from_f32).collect();
+    let q = data(w, 12);
+    let cache = KvCache {
+        data: &kv,
+        len,
+        pos_stride: w,
+        head_stride: 64,
+    };
+    let mut out = vec![0f32; w];
+    let mut s = DecoderScratch::with_capacity(len, 64);
+    let t = best(50, || {
+        decoder_attention(&q, cache, cache, h, 0.125, black_box(&mut out), &mut s).unwrap()
+    });
+    let bytes = 2.0 * (len * w * 2) as f64;
+    println!(
+        "decoder attention len={len} 6x64 f16 K/V: {:.1} µs, {:.1} GB/s of cache read",
+        t * 1e6,
+        bytes / t / 1e9
+    );
+}
+
 fn main() {
-    let _ = F32_PEAK_GFLOPS;
     println!(
         "kernels available: {:?}",
         Isa::all_available()
@@ -110,8 +234,23 @@ fn main() {
         }
         int8_gemv(isa, 1, 51_864, 384);
         int8_gemv(isa, 4, 51_864, 384);
-        if isa.level() == percept_compute::cpu::IsaLevel::Scalar {
+        if isa.level() == IsaLevel::Scalar {
             break;
         }
     }
+    for (m, n, k) in [
+        (1500, 384, 384),
+        (1500, 1536, 384),
+        (1500, 384, 1536),
+        (1, 1536, 384),
+    ] {
+        f32_gemm(m, n, k);
+    }
+    quantize_acts(1500, 384);
+    quantize_acts(1500, 1536);
+    elementwise(1500, 384);
+    attention(600);
+    attention(1500);
+    decoder(100);
+    decoder(1500);
 }

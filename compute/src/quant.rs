@@ -25,6 +25,8 @@
 //! `acc[m][n] = Σ_k (a[m][k] − 128) · q[n][k] = Σ_k a·q + comp[n]` (exact in i32 for
 //! `k <= MAX_K`), and `y[m][n] = a_scale[m] · scale[n] · acc[m][n]`.
 
+use crate::cpu::math::ROUND_MAGIC;
+use crate::cpu::simd::{max_abs, vectorized};
 use crate::error::{OpError, check_len};
 
 /// Largest K the int8 kernels accept: `|acc| <= 128·128·K` stays below 2³¹.
@@ -206,16 +208,23 @@ impl U8Rows {
         check_len("activations length (m·k)", m * k, x.len())?;
         check_k(k)?;
         self.reshape(m, k);
-        for r in 0..m {
-            let row = &x[r * k..(r + 1) * k];
-            let amax = row.iter().fold(0.0f32, |a, v| a.max(v.abs()));
-            let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
-            let dst = &mut self.data[r * self.k_pad..r * self.k_pad + k];
-            for (d, &v) in dst.iter_mut().zip(row) {
-                *d = ((v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + 128) as u8;
+        let k_pad = self.k_pad;
+        let (data, scales) = (&mut self.data, &mut self.scales);
+        vectorized(|| {
+            for r in 0..m {
+                let row = &x[r * k..(r + 1) * k];
+                let amax = max_abs(row);
+                let inv = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+                let dst = &mut data[r * k_pad..r * k_pad + k];
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    // Adding 1.5·2²³ rounds to the nearest integer q (ties to even) and leaves q in
+                    // the low mantissa bits: the low byte is q mod 256, and ^0x80 adds 128.
+                    let q = (v * inv).clamp(-127.0, 127.0) + ROUND_MAGIC;
+                    *d = (q.to_bits() as u8) ^ 0x80;
+                }
+                scales[r] = amax / 127.0;
             }
-            self.scales[r] = amax / 127.0;
-        }
+        });
         Ok(())
     }
 
@@ -319,6 +328,20 @@ mod tests {
         assert_eq!(a.row(0), &[255, 128 - 64, 128, 128]); // -63.5 rounds to even: -64
         assert_eq!(a.scales(), &[1.0 / 127.0, 0.0]);
         assert_eq!(a.row(1), &[128; 4]);
+    }
+
+    #[test]
+    fn activation_rounding_is_round_half_even_of_x_over_scale() {
+        let x: Vec<f32> = (0..1000).map(|i| (i as f32 * 0.731).sin() * 3.0).collect();
+        let a = U8Rows::quantize(&x, 2, 500).unwrap();
+        for r in 0..2 {
+            let row = &x[r * 500..(r + 1) * 500];
+            let inv = 127.0 / row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (c, &v) in row.iter().enumerate() {
+                let want = (v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + 128;
+                assert_eq!(i32::from(a.row(r)[c]), want);
+            }
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use half::slice::HalfFloatSliceExt;
 
 use super::gemm::{MatMut, MatRef, gemm_f32};
 use super::math::exp_f32;
+use super::simd::{self, vectorized};
 use super::softmax::softmax_row;
 use crate::error::{OpError, check_len};
 
@@ -163,14 +164,15 @@ pub(crate) fn encoder_attention_blocked(
                 gemm_f32(MatMut::row_major(scores, nq, nk)?, qm, km, scale, false)?;
                 for r in 0..nq {
                     let row = &mut scores[r * nk..(r + 1) * nk];
-                    let blk_max = row.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+                    let blk_max = simd::max(row);
                     let new_max = s.max[r].max(blk_max);
                     let corr = exp_f32(s.max[r] - new_max);
-                    let mut sum = 0.0f32;
-                    for x in row.iter_mut() {
-                        *x = exp_f32(*x - new_max);
-                        sum += *x;
-                    }
+                    vectorized(|| {
+                        for x in row.iter_mut() {
+                            *x = exp_f32(*x - new_max);
+                        }
+                    });
+                    let sum = simd::sum(row);
                     s.max[r] = new_max;
                     s.sum[r] = s.sum[r] * corr + sum;
                     if k0 > 0 {
@@ -272,6 +274,72 @@ pub fn decoder_attention(
     let dh = h.d_head;
     s.scores.resize(k.len, 0.0);
     s.row.resize(dh, 0.0);
+    let scores = &mut s.scores[..k.len];
+    #[cfg(target_arch = "x86_64")]
+    if let Some(mut f) = super::f16c::F16c::new() {
+        vectorized(|| decode_heads(q, k, v, h, scale, out, scores, &mut f));
+        return Ok(());
+    }
+    let mut portable = Portable(&mut s.row);
+    vectorized(|| decode_heads(q, k, v, h, scale, out, scores, &mut portable));
+    Ok(())
+}
+
+/// How the decoder loop reads f16 cache rows.
+trait HalfRows {
+    /// `Σ q[i] · k[i]`.
+    fn dot(&mut self, q: &[f32], k: &[f16]) -> f32;
+    /// `out[i] += p · v[i]`.
+    fn axpy(&mut self, p: f32, v: &[f16], out: &mut [f32]);
+}
+
+/// Portable: convert the row into a scratch buffer, then plain loops.
+struct Portable<'a>(&'a mut [f32]);
+
+impl HalfRows for Portable<'_> {
+    #[inline(always)]
+    fn dot(&mut self, q: &[f32], k: &[f16]) -> f32 {
+        let row = &mut self.0[..k.len()];
+        k.convert_to_f32_slice(row);
+        simd::dot(q, row)
+    }
+
+    #[inline(always)]
+    fn axpy(&mut self, p: f32, v: &[f16], out: &mut [f32]) {
+        let row = &mut self.0[..v.len()];
+        v.convert_to_f32_slice(row);
+        for (o, &x) in out.iter_mut().zip(row.iter()) {
+            *o += p * x;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl HalfRows for super::f16c::F16c {
+    #[inline(always)]
+    fn dot(&mut self, q: &[f32], k: &[f16]) -> f32 {
+        super::f16c::F16c::dot(*self, q, k)
+    }
+
+    #[inline(always)]
+    fn axpy(&mut self, p: f32, v: &[f16], out: &mut [f32]) {
+        super::f16c::F16c::axpy(*self, p, v, out)
+    }
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn decode_heads(
+    q: &[f32],
+    k: KvCache<'_>,
+    v: KvCache<'_>,
+    h: Heads,
+    scale: f32,
+    out: &mut [f32],
+    scores: &mut [f32],
+    rows: &mut impl HalfRows,
+) {
+    let dh = h.d_head;
     for head in 0..h.heads {
         let qh = &q[head * dh..(head + 1) * dh];
         let oh = &mut out[head * dh..(head + 1) * dh];
@@ -279,20 +347,14 @@ pub fn decoder_attention(
         if k.len == 0 {
             continue;
         }
-        for t in 0..k.len {
-            k.row(head, t, dh).convert_to_f32_slice(&mut s.row);
-            s.scores[t] = scale * qh.iter().zip(&s.row).map(|(a, b)| a * b).sum::<f32>();
+        for (t, st) in scores.iter_mut().enumerate() {
+            *st = scale * rows.dot(qh, k.row(head, t, dh));
         }
-        softmax_row(&mut s.scores);
-        for t in 0..v.len {
-            v.row(head, t, dh).convert_to_f32_slice(&mut s.row);
-            let p = s.scores[t];
-            for (o, &x) in oh.iter_mut().zip(&s.row) {
-                *o += p * x;
-            }
+        softmax_row(scores);
+        for (t, &p) in scores.iter().enumerate() {
+            rows.axpy(p, v.row(head, t, dh), oh);
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -429,6 +491,20 @@ mod tests {
         let mut out = vec![f32::NAN; w];
         let mut scratch = DecoderScratch::with_capacity(4, dh);
         decoder_attention(&q, cache(&kd), cache(&vd), h, scale, &mut out, &mut scratch).unwrap();
+        // The portable row reader too (the public call takes F16C where the CPU has it).
+        let (mut row, mut scores, mut portable_out) =
+            (vec![0.0; dh], vec![0.0; len], vec![f32::NAN; w]);
+        let mut portable = Portable(&mut row);
+        decode_heads(
+            &q,
+            cache(&kd),
+            cache(&vd),
+            h,
+            scale,
+            &mut portable_out,
+            &mut scores,
+            &mut portable,
+        );
         for head in 0..heads {
             let gather = |d: &[f16]| -> Vec<f64> {
                 (0..len)
@@ -443,6 +519,9 @@ mod tests {
             let want = attention_f64(&qh, &gather(&kd), &gather(&vd), dh, f64::from(scale));
             for (g, e) in out[head * dh..(head + 1) * dh].iter().zip(&want) {
                 assert!((f64::from(*g) - e).abs() < 2e-5, "{g} vs {e}");
+            }
+            for (g, e) in portable_out[head * dh..(head + 1) * dh].iter().zip(&want) {
+                assert!((f64::from(*g) - e).abs() < 2e-5, "portable: {g} vs {e}");
             }
         }
     }

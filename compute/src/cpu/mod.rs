@@ -4,12 +4,15 @@
 
 pub mod activation;
 pub mod attention;
+#[cfg(target_arch = "x86_64")]
+mod f16c;
 pub mod gemm;
 mod isa;
 mod kernels;
 pub mod math;
 pub mod norm;
 pub mod q8;
+pub mod simd;
 pub mod softmax;
 
 pub use isa::{Isa, IsaLevel};

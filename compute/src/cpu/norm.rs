@@ -1,9 +1,7 @@
 //! LayerNorm over the last dimension (two passes: mean, then variance of the centred values).
 
+use super::simd::{dot, sum, vectorized};
 use crate::error::{OpError, check_len};
-
-/// Lanes of the partial sums (lets the loops vectorize; also a pairwise-like accuracy gain).
-const LANES: usize = 8;
 
 /// `out[r] = (x[r] − mean) / sqrt(var + eps) · gamma + beta` for each row of `x` (`rows × d`).
 pub fn layer_norm(
@@ -25,42 +23,20 @@ pub fn layer_norm(
         x.len().next_multiple_of(d),
         x.len(),
     )?;
-    for (row, dst) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
-        let mean = row_sum(row) / d as f32;
-        for (o, &v) in dst.iter_mut().zip(row) {
-            *o = v - mean;
+    vectorized(|| {
+        for (row, dst) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
+            let mean = sum(row) / d as f32;
+            for (o, &v) in dst.iter_mut().zip(row) {
+                *o = v - mean;
+            }
+            let var = dot(dst, dst) / d as f32;
+            let inv = 1.0 / (var + eps).sqrt();
+            for ((o, &g), &b) in dst.iter_mut().zip(gamma).zip(beta) {
+                *o = *o * inv * g + b;
+            }
         }
-        let var = row_sum_sq(dst) / d as f32;
-        let inv = 1.0 / (var + eps).sqrt();
-        for ((o, &g), &b) in dst.iter_mut().zip(gamma).zip(beta) {
-            *o = *o * inv * g + b;
-        }
-    }
+    });
     Ok(())
-}
-
-fn row_sum(row: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = row.chunks_exact(LANES);
-    let rest: f32 = chunks.remainder().iter().sum();
-    for c in chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += v;
-        }
-    }
-    acc.iter().sum::<f32>() + rest
-}
-
-fn row_sum_sq(row: &[f32]) -> f32 {
-    let mut acc = [0.0f32; LANES];
-    let chunks = row.chunks_exact(LANES);
-    let rest: f32 = chunks.remainder().iter().map(|v| v * v).sum();
-    for c in chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += v * v;
-        }
-    }
-    acc.iter().sum::<f32>() + rest
 }
 
 #[cfg(test)]

@@ -1,22 +1,22 @@
 //! Numerically stable softmax, in place, row by row.
 
 use super::math::exp_f32;
+use super::simd::{self, vectorized};
 use crate::error::{OpError, check_len};
 
 /// Softmax of one row in place: `x = e^(x − max) / Σ e^(x − max)`. `−inf` entries (masked) become
 /// 0; a row that is entirely `−inf` becomes all zeros.
+#[inline(always)]
 pub fn softmax_row(x: &mut [f32]) {
-    let max = x.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let max = simd::max(x);
     if max == f32::NEG_INFINITY {
         x.fill(0.0);
         return;
     }
-    let mut sum = 0.0f32;
     for v in x.iter_mut() {
         *v = exp_f32(*v - max);
-        sum += *v;
     }
-    let inv = 1.0 / sum;
+    let inv = 1.0 / simd::sum(x);
     for v in x.iter_mut() {
         *v *= inv;
     }
@@ -32,7 +32,11 @@ pub fn softmax_rows(x: &mut [f32], d: usize) -> Result<(), OpError> {
         x.len().next_multiple_of(d),
         x.len(),
     )?;
-    x.chunks_exact_mut(d).for_each(softmax_row);
+    vectorized(|| {
+        for row in x.chunks_exact_mut(d) {
+            softmax_row(row);
+        }
+    });
     Ok(())
 }
 
