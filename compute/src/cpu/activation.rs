@@ -1,18 +1,19 @@
 //! Elementwise activations, in place.
 
 use super::math::one_plus_erf;
-use super::simd::vectorized;
+use super::simd::vectorized_fn;
 
 /// Exact GELU, `x/2 · (1 + erf(x/√2))`, with erf to 2e-7 (the tanh approximation is ~5e-4 off,
 /// enough to break parity with tract and onnxruntime).
 pub fn gelu_erf(x: &mut [f32]) {
-    vectorized(|| gelu_erf_slice(x));
+    gelu_erf_slice(x);
 }
 
-#[inline(always)]
-fn gelu_erf_slice(x: &mut [f32]) {
-    for v in x.iter_mut() {
-        *v = 0.5 * *v * one_plus_erf(*v * std::f32::consts::FRAC_1_SQRT_2);
+vectorized_fn! {
+    fn gelu_erf_slice(x: &mut [f32]) {
+        for v in x.iter_mut() {
+            *v = 0.5 * *v * one_plus_erf(*v * std::f32::consts::FRAC_1_SQRT_2);
+        }
     }
 }
 

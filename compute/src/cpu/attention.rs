@@ -9,7 +9,7 @@ use half::slice::HalfFloatSliceExt;
 
 use super::gemm::{MatMut, MatRef, gemm_f32};
 use super::math::exp_f32;
-use super::simd::{self, vectorized};
+use super::simd::{self, vectorized_fn};
 use super::softmax::softmax_row;
 use crate::error::{OpError, check_len};
 
@@ -167,11 +167,7 @@ pub(crate) fn encoder_attention_blocked(
                     let blk_max = simd::max(row);
                     let new_max = s.max[r].max(blk_max);
                     let corr = exp_f32(s.max[r] - new_max);
-                    vectorized(|| {
-                        for x in row.iter_mut() {
-                            *x = exp_f32(*x - new_max);
-                        }
-                    });
+                    exp_shifted(row, new_max);
                     let sum = simd::sum(row);
                     s.max[r] = new_max;
                     s.sum[r] = s.sum[r] * corr + sum;
@@ -201,6 +197,15 @@ pub(crate) fn encoder_attention_blocked(
         }
     }
     Ok(())
+}
+
+vectorized_fn! {
+    /// `x = e^(x − shift)` in place.
+    fn exp_shifted(x: &mut [f32], shift: f32) {
+        for v in x.iter_mut() {
+            *v = exp_f32(*v - shift);
+        }
+    }
 }
 
 /// An f16 K or V cache: element `(head, t, d)` at `head · head_stride + t · pos_stride + d`, for
@@ -276,12 +281,11 @@ pub fn decoder_attention(
     s.row.resize(dh, 0.0);
     let scores = &mut s.scores[..k.len];
     #[cfg(target_arch = "x86_64")]
-    if let Some(mut f) = super::f16c::F16c::new() {
-        vectorized(|| decode_heads(q, k, v, h, scale, out, scores, &mut f));
+    if let Some(f) = super::f16c::F16c::new() {
+        decode_f16c(q, k, v, h, scale, out, scores, f);
         return Ok(());
     }
-    let mut portable = Portable(&mut s.row);
-    vectorized(|| decode_heads(q, k, v, h, scale, out, scores, &mut portable));
+    decode_portable(q, k, v, h, scale, out, scores, &mut s.row);
     Ok(())
 }
 
@@ -324,6 +328,22 @@ impl HalfRows for super::f16c::F16c {
     #[inline(always)]
     fn axpy(&mut self, p: f32, v: &[f16], out: &mut [f32]) {
         super::f16c::F16c::axpy(*self, p, v, out)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+vectorized_fn! {
+    #[allow(clippy::too_many_arguments)]
+    fn decode_f16c(q: &[f32], k: KvCache<'_>, v: KvCache<'_>, h: Heads, scale: f32, out: &mut [f32], scores: &mut [f32], f: super::f16c::F16c) {
+        let mut f = f;
+        decode_heads(q, k, v, h, scale, out, scores, &mut f);
+    }
+}
+
+vectorized_fn! {
+    #[allow(clippy::too_many_arguments)]
+    fn decode_portable(q: &[f32], k: KvCache<'_>, v: KvCache<'_>, h: Heads, scale: f32, out: &mut [f32], scores: &mut [f32], row: &mut [f32]) {
+        decode_heads(q, k, v, h, scale, out, scores, &mut Portable(row));
     }
 }
 

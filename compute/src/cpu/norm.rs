@@ -1,6 +1,6 @@
 //! LayerNorm over the last dimension (two passes: mean, then variance of the centred values).
 
-use super::simd::{dot, sum, vectorized};
+use super::simd::{dot, sum, vectorized_fn};
 use crate::error::{OpError, check_len};
 
 /// `out[r] = (x[r] − mean) / sqrt(var + eps) · gamma + beta` for each row of `x` (`rows × d`).
@@ -23,7 +23,12 @@ pub fn layer_norm(
         x.len().next_multiple_of(d),
         x.len(),
     )?;
-    vectorized(|| {
+    normalize_rows(x, d, gamma, beta, eps, out);
+    Ok(())
+}
+
+vectorized_fn! {
+    fn normalize_rows(x: &[f32], d: usize, gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
         for (row, dst) in x.chunks_exact(d).zip(out.chunks_exact_mut(d)) {
             let mean = sum(row) / d as f32;
             for (o, &v) in dst.iter_mut().zip(row) {
@@ -35,8 +40,7 @@ pub fn layer_norm(
                 *o = *o * inv * g + b;
             }
         }
-    });
-    Ok(())
+    }
 }
 
 #[cfg(test)]

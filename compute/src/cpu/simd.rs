@@ -9,15 +9,53 @@
 #[inline]
 pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2")
-        && std::arch::is_x86_feature_detected!("fma")
-        && std::arch::is_x86_feature_detected!("f16c")
-    {
+    if has_avx2_fma_f16c() {
         // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
         return unsafe { with_avx2(f) };
     }
     f()
 }
+
+/// Whether [`vectorized`] and [`vectorized_fn!`] take their AVX2 path.
+#[inline]
+pub fn has_avx2_fma_f16c() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    false
+}
+
+/// Defines a function whose body is compiled twice, as is and with AVX2+FMA+F16C, and runs the
+/// wide copy where the CPU allows. Unlike [`vectorized`] it cannot fail to inline the body.
+/// No generics: spell the types out.
+macro_rules! vectorized_fn {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($a:ident: $t:ty),* $(,)?) $body:block) => {
+        $(#[$m])* $vis fn $name($($a: $t),*) {
+            #[inline(always)]
+            fn body($($a: $t),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma,f16c")]
+            fn wide($($a: $t),*) {
+                body($($a),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::cpu::simd::has_avx2_fma_f16c() {
+                // SAFETY: the CPU has AVX2, FMA and F16C (checked just above).
+                #[allow(unsafe_code)]
+                unsafe {
+                    wide($($a),*)
+                };
+                return;
+            }
+            body($($a),*)
+        }
+    };
+}
+pub(crate) use vectorized_fn;
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,f16c")]

@@ -1,7 +1,7 @@
 //! Numerically stable softmax, in place, row by row.
 
 use super::math::exp_f32;
-use super::simd::{self, vectorized};
+use super::simd::{self, vectorized_fn};
 use crate::error::{OpError, check_len};
 
 /// Softmax of one row in place: `x = e^(x − max) / Σ e^(x − max)`. `−inf` entries (masked) become
@@ -32,12 +32,16 @@ pub fn softmax_rows(x: &mut [f32], d: usize) -> Result<(), OpError> {
         x.len().next_multiple_of(d),
         x.len(),
     )?;
-    vectorized(|| {
+    softmax_chunks(x, d);
+    Ok(())
+}
+
+vectorized_fn! {
+    fn softmax_chunks(x: &mut [f32], d: usize) {
         for row in x.chunks_exact_mut(d) {
             softmax_row(row);
         }
-    });
-    Ok(())
+    }
 }
 
 #[cfg(test)]
