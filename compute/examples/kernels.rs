@@ -215,7 +215,10 @@ fn decoder(len: usize) {
     );
 }
 
+/// `kernels [SECTION]`: run everything, or only `gemm`, `gemv`, `f32`, `ops` or `attention`.
 fn main() {
+    let only = std::env::args().nth(1);
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
     println!(
         "kernels available: {:?}",
         Isa::all_available()
@@ -223,34 +226,45 @@ fn main() {
             .map(|i| i.level())
             .collect::<Vec<_>>()
     );
+    // Best first; the scalar kernels only on request (they take seconds).
     for isa in Isa::all_available().into_iter().rev() {
+        if isa.level() == IsaLevel::Scalar && only.is_none() {
+            continue;
+        }
+        if run("gemm") {
+            for (m, n, k) in [
+                (1500, 384, 384),
+                (1500, 1536, 384),
+                (1500, 384, 1536),
+                (600, 1152, 384),
+            ] {
+                int8_gemm(isa, m, n, k);
+            }
+        }
+        if run("gemv") {
+            int8_gemv(isa, 1, 51_864, 384);
+            int8_gemv(isa, 4, 51_864, 384);
+        }
+    }
+    if run("f32") {
         for (m, n, k) in [
             (1500, 384, 384),
             (1500, 1536, 384),
             (1500, 384, 1536),
-            (600, 1152, 384),
+            (1, 1536, 384),
         ] {
-            int8_gemm(isa, m, n, k);
-        }
-        int8_gemv(isa, 1, 51_864, 384);
-        int8_gemv(isa, 4, 51_864, 384);
-        if isa.level() == IsaLevel::Scalar {
-            break;
+            f32_gemm(m, n, k);
         }
     }
-    for (m, n, k) in [
-        (1500, 384, 384),
-        (1500, 1536, 384),
-        (1500, 384, 1536),
-        (1, 1536, 384),
-    ] {
-        f32_gemm(m, n, k);
+    if run("ops") {
+        quantize_acts(1500, 384);
+        quantize_acts(1500, 1536);
+        elementwise(1500, 384);
     }
-    quantize_acts(1500, 384);
-    quantize_acts(1500, 1536);
-    elementwise(1500, 384);
-    attention(600);
-    attention(1500);
-    decoder(100);
-    decoder(1500);
+    if run("attention") {
+        attention(600);
+        attention(1500);
+        decoder(100);
+        decoder(1500);
+    }
 }
