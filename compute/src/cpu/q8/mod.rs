@@ -16,7 +16,7 @@ mod vnni;
 
 use tile::{MAX_NG, TILE_STRIDE, Tile, TileArgs};
 
-use super::{Isa, IsaLevel};
+use super::{Isa, IsaLevel, activation};
 use crate::error::{OpError, check_len};
 use crate::quant::{GROUP, I8Rows, U8Rows};
 
@@ -98,29 +98,71 @@ pub fn gemm_q8(
     bias: Option<&[f32]>,
     out: &mut [f32],
 ) -> Result<(), OpError> {
+    gemm_q8_fused(
+        isa,
+        a,
+        w,
+        Epilogue {
+            bias,
+            ..Epilogue::default()
+        },
+        out,
+    )
+}
+
+/// What happens to each dequantized output inside the GEMM, while its tile is in cache.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Epilogue<'a> {
+    /// Added per output column (`n` values).
+    pub bias: Option<&'a [f32]>,
+    /// Exact GELU of the result (after the bias), as [`crate::cpu::activation::gelu_erf`].
+    pub gelu: bool,
+    /// Add the result to what `out` holds (a residual connection) instead of overwriting it.
+    pub accumulate: bool,
+}
+
+/// [`gemm_q8`] with a fused [`Epilogue`]: `out (+)= act(a_scale · w_scale · acc + bias)`.
+/// Bit-identical to running the steps one after another.
+pub fn gemm_q8_fused(
+    isa: Isa,
+    a: &U8Rows,
+    w: &I8Rows,
+    ep: Epilogue<'_>,
+    out: &mut [f32],
+) -> Result<(), OpError> {
     let n = w.n();
     check_len("output length (m·n)", a.m() * n, out.len())?;
-    if let Some(b) = bias {
+    if let Some(b) = ep.bias {
         check_len("bias length (n)", n, b.len())?;
     }
     let (a_scales, w_scales) = (a.scales(), w.scales());
+    let mut y = [0.0f32; TILE_STRIDE];
     for_each_tile(isa, a, w, |m0, mr, n0, cols, tile| {
         for r in 0..mr {
             let sa = a_scales[m0 + r];
-            let dst = &mut out[(m0 + r) * n + n0..][..cols];
+            let y = &mut y[..cols];
             let acc = &tile[r * TILE_STRIDE..][..cols];
             let ws = &w_scales[n0..n0 + cols];
-            match bias {
+            match ep.bias {
                 Some(b) => {
-                    for (((d, &v), &s), &b) in dst.iter_mut().zip(acc).zip(ws).zip(&b[n0..]) {
+                    for (((d, &v), &s), &b) in y.iter_mut().zip(acc).zip(ws).zip(&b[n0..]) {
                         *d = v as f32 * (sa * s) + b;
                     }
                 }
                 None => {
-                    for ((d, &v), &s) in dst.iter_mut().zip(acc).zip(ws) {
+                    for ((d, &v), &s) in y.iter_mut().zip(acc).zip(ws) {
                         *d = v as f32 * (sa * s);
                     }
                 }
+            }
+            if ep.gelu {
+                activation::gelu_erf(y);
+            }
+            let dst = &mut out[(m0 + r) * n + n0..][..cols];
+            if ep.accumulate {
+                dst.iter_mut().zip(y.iter()).for_each(|(d, v)| *d += v);
+            } else {
+                dst.copy_from_slice(y);
             }
         }
     })

@@ -100,6 +100,29 @@ fn bias_and_scales_are_applied_per_column_and_row() {
 }
 
 #[test]
+fn fused_epilogue_equals_the_unfused_steps_bit_for_bit() {
+    for (m, n, k) in [(1, 70, 33), (13, 40, 64)] {
+        let (a, w, _, _) = case(m, n, k, 5);
+        let bias: Vec<f32> = (0..n).map(|i| (i as f32 - 20.0) * 0.1).collect();
+        let residual: Vec<f32> = (0..m * n).map(|i| (i as f32).sin()).collect();
+        for isa in Isa::all_available() {
+            let mut want = vec![0f32; m * n];
+            gemm_q8(isa, &a, &w, Some(&bias), &mut want).unwrap();
+            crate::cpu::activation::gelu_erf(&mut want);
+            want.iter_mut().zip(&residual).for_each(|(y, r)| *y += r);
+            let mut got = residual.clone();
+            let ep = Epilogue {
+                bias: Some(&bias),
+                gelu: true,
+                accumulate: true,
+            };
+            gemm_q8_fused(isa, &a, &w, ep, &mut got).unwrap();
+            assert_eq!(got, want, "{isa:?}");
+        }
+    }
+}
+
+#[test]
 fn quantized_gemm_approximates_the_float_product() {
     let (m, n, k) = (9, 33, 384);
     let mut r = lcg(11);
