@@ -7,6 +7,7 @@
 
 use half::f16;
 
+use crate::cpu::conv::Conv1d;
 use crate::error::OpError;
 use crate::quant::{I8Rows, U8Rows};
 use crate::reference;
@@ -63,6 +64,16 @@ pub trait ConformanceOps {
         d_head: usize,
         scale: f32,
         out: &mut [f32],
+    ) -> Result<(), OpError>;
+    /// conv1d over token-major `x` (`t_in × c_in`) with PyTorch-layout weights and a bias.
+    fn conv1d(
+        &self,
+        conv: Conv1d,
+        x: &[f32],
+        t_in: usize,
+        weight: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
     ) -> Result<(), OpError>;
     /// One query against position-major f16 caches `[len][heads · d_head]`.
     #[allow(clippy::too_many_arguments)]
@@ -129,6 +140,13 @@ pub enum Case {
         heads: usize,
         /// Values per head.
         d_head: usize,
+    },
+    /// conv1d (Whisper's stem geometry and small odd ones).
+    Conv1d {
+        /// The geometry.
+        conv: Conv1d,
+        /// Input rows.
+        t_in: usize,
     },
     /// Decoder attention over an f16 cache.
     DecoderAttention {
@@ -351,6 +369,15 @@ fn check(ops: &dyn ConformanceOps, case: &Case, seed: u64) -> Result<(), String>
             let want = per_head(&q, &k, &v, tq, tk, heads, d_head, scale);
             close(&out, &want, 2e-5, 0.0)
         }
+        Case::Conv1d { conv, t_in } => {
+            let x = values(t_in * conv.c_in, seed, 1.0);
+            let w = values(conv.c_out * conv.c_in * conv.kernel, seed + 1, 1.0);
+            let b = values(conv.c_out, seed + 2, 1.0);
+            let mut y = vec![0f32; conv.out_len(t_in) * conv.c_out];
+            ops.conv1d(conv, &x, t_in, &w, &b, &mut y).map_err(err)?;
+            let want = conv1d_f64(conv, &x, t_in, &w, &b);
+            close(&y, &want, 1e-6 * (conv.c_in * conv.kernel) as f64, 1e-5)
+        }
         Case::DecoderAttention { len, heads, d_head } => {
             let w = heads * d_head;
             let q = values(w, seed, 2.0);
@@ -369,6 +396,31 @@ fn check(ops: &dyn ConformanceOps, case: &Case, seed: u64) -> Result<(), String>
             close(&out, &want, 2e-5, 0.0)
         }
     }
+}
+
+/// conv1d by the direct sum in f64 (zero padding).
+fn conv1d_f64(conv: Conv1d, x: &[f32], t_in: usize, w: &[f32], b: &[f32]) -> Vec<f64> {
+    let t_out = conv.out_len(t_in);
+    let mut y = vec![0.0; t_out * conv.c_out];
+    for t in 0..t_out {
+        for o in 0..conv.c_out {
+            let mut acc = f64::from(b[o]);
+            for tap in 0..conv.kernel {
+                let Some(src) = (conv.stride * t + tap).checked_sub(conv.padding) else {
+                    continue;
+                };
+                if src >= t_in {
+                    continue;
+                }
+                for i in 0..conv.c_in {
+                    acc += f64::from(x[src * conv.c_in + i])
+                        * f64::from(w[(o * conv.c_in + i) * conv.kernel + tap]);
+                }
+            }
+            y[t * conv.c_out + o] = acc;
+        }
+    }
+    y
 }
 
 /// The f64 attention reference over token-major rows, head by head, back in token-major order.

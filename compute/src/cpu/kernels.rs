@@ -3,6 +3,7 @@
 use half::f16;
 
 use super::attention::{self, DecoderScratch, EncoderScratch, Heads, KvCache, Tokens};
+use super::conv::{self, Conv1d};
 use super::gemm::{MatMut, MatRef, gemm_f32};
 use super::{Isa, activation, norm, q8, softmax};
 use crate::conformance::ConformanceOps;
@@ -102,6 +103,18 @@ impl ConformanceOps for CpuKernels {
         )
     }
 
+    fn conv1d(
+        &self,
+        conv: Conv1d,
+        x: &[f32],
+        t_in: usize,
+        weight: &[f32],
+        bias: &[f32],
+        y: &mut [f32],
+    ) -> Result<(), OpError> {
+        conv::conv1d(conv, x, t_in, weight, Some(bias), y)
+    }
+
     fn decoder_attention(
         &self,
         q: &[f32],
@@ -129,6 +142,120 @@ impl ConformanceOps for CpuKernels {
 mod tests {
     use super::*;
     use crate::conformance;
+
+    /// The CPU kernels with two planted faults: one int8 accumulator off by one, tanh GELU.
+    struct Faulty(CpuKernels);
+
+    impl ConformanceOps for Faulty {
+        fn label(&self) -> String {
+            "faulty".into()
+        }
+        fn gemm_q8_i32(&self, a: &U8Rows, w: &I8Rows, out: &mut [i32]) -> Result<(), OpError> {
+            self.0.gemm_q8_i32(a, w, out)?;
+            out[out.len() / 2] += 1;
+            Ok(())
+        }
+        fn gemm_q8(
+            &self,
+            a: &U8Rows,
+            w: &I8Rows,
+            b: Option<&[f32]>,
+            o: &mut [f32],
+        ) -> Result<(), OpError> {
+            self.0.gemm_q8(a, w, b, o)
+        }
+        fn linear_f32(
+            &self,
+            x: &[f32],
+            w: &[f32],
+            m: usize,
+            n: usize,
+            k: usize,
+            y: &mut [f32],
+        ) -> Result<(), OpError> {
+            self.0.linear_f32(x, w, m, n, k, y)
+        }
+        fn layer_norm(
+            &self,
+            x: &[f32],
+            d: usize,
+            g: &[f32],
+            b: &[f32],
+            e: f32,
+            o: &mut [f32],
+        ) -> Result<(), OpError> {
+            self.0.layer_norm(x, d, g, b, e, o)
+        }
+        fn softmax_rows(&self, x: &mut [f32], d: usize) -> Result<(), OpError> {
+            self.0.softmax_rows(x, d)
+        }
+        fn gelu_erf(&self, x: &mut [f32]) -> Result<(), OpError> {
+            for v in x.iter_mut() {
+                let t = (0.797_884_6 * (*v + 0.044_715 * *v * *v * *v)).tanh();
+                *v = 0.5 * *v * (1.0 + t);
+            }
+            Ok(())
+        }
+        fn encoder_attention(
+            &self,
+            q: &[f32],
+            k: &[f32],
+            v: &[f32],
+            tq: usize,
+            tk: usize,
+            heads: usize,
+            d_head: usize,
+            scale: f32,
+            out: &mut [f32],
+        ) -> Result<(), OpError> {
+            self.0
+                .encoder_attention(q, k, v, tq, tk, heads, d_head, scale, out)
+        }
+        fn conv1d(
+            &self,
+            c: Conv1d,
+            x: &[f32],
+            t: usize,
+            w: &[f32],
+            b: &[f32],
+            y: &mut [f32],
+        ) -> Result<(), OpError> {
+            self.0.conv1d(c, x, t, w, b, y)
+        }
+        fn decoder_attention(
+            &self,
+            q: &[f32],
+            k: &[f16],
+            v: &[f16],
+            len: usize,
+            heads: usize,
+            d_head: usize,
+            scale: f32,
+            out: &mut [f32],
+        ) -> Result<(), OpError> {
+            self.0
+                .decoder_attention(q, k, v, len, heads, d_head, scale, out)
+        }
+    }
+
+    #[test]
+    fn conformance_catches_an_off_by_one_accumulator_and_tanh_gelu() {
+        let failures = conformance::run(&Faulty(CpuKernels { isa: Isa::scalar() }));
+        let q8 = failures
+            .iter()
+            .filter(|f| matches!(f.case, conformance::Case::GemmQ8 { .. }))
+            .count();
+        let gelu = failures
+            .iter()
+            .filter(|f| matches!(f.case, conformance::Case::Gelu { .. }))
+            .count();
+        assert_eq!((q8, gelu, failures.len()), (5, 1, 6), "{failures:#?}");
+        assert!(
+            failures[0].detail.contains("must be exact"),
+            "{}",
+            failures[0].detail
+        );
+    }
 
     #[test]
     fn every_cpu_kernel_set_passes_the_conformance_cases() {

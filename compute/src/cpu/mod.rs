@@ -4,6 +4,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod conv;
 #[cfg(target_arch = "x86_64")]
 mod f16c;
 pub mod gemm;
