@@ -16,7 +16,7 @@ pub fn vectorized<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// Whether [`vectorized`] and [`vectorized_fn!`] take their AVX2 path.
+/// Whether [`vectorized`] and `vectorized_fn!` take their AVX2 path.
 #[inline]
 pub fn has_avx2_fma_f16c() -> bool {
     #[cfg(target_arch = "x86_64")]
