@@ -20,6 +20,20 @@ const F32_PEAK_GFLOPS: f64 = 118.0;
 const DRAM_GBS: f64 = 25.0;
 const L3_GBS: f64 = 65.0;
 
+/// Median wall time of `reps` runs, in seconds (for DRAM streams, where the best run is luck).
+fn median(reps: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[reps / 2]
+}
+
 /// Best wall time of `reps` runs, in seconds.
 fn best(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
@@ -66,9 +80,9 @@ fn int8_gemm(isa: Isa, m: usize, n: usize, k: usize) {
 
 fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize) {
     let a = U8Rows::quantize(&data(m * k, 3), m, k).unwrap();
-    // Hot: one matrix, L3-resident after the first run (19.9 MB < 32 MiB). Cold: rotate over
-    // copies that together exceed L3 several times.
-    let copies: Vec<I8Rows> = (0..5)
+    // Hot: one matrix, L3-resident after the first run (19.9 MB < 32 MiB), best of 20. Cold:
+    // rotate over 8 copies (160 MB, 5× L3), median of 40.
+    let copies: Vec<I8Rows> = (0..8)
         .map(|i| I8Rows::quantize(&data(n * k, 10 + i), n, k).unwrap())
         .collect();
     let bytes = copies[0].packed_bytes() as f64;
@@ -77,7 +91,7 @@ fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize) {
         q8::gemm_q8(isa, &a, &copies[0], None, black_box(&mut out)).unwrap()
     });
     let mut i = 0;
-    let cold = best(20, || {
+    let cold = median(40, || {
         i = (i + 1) % copies.len();
         q8::gemm_q8(isa, &a, &copies[i], None, black_box(&mut out)).unwrap()
     });
