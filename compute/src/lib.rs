@@ -3,8 +3,26 @@
 //! Today there is one backend, the CPU, which runs models through tract with a configurable number
 //! of matmul threads. A Vulkan backend comes later behind the `vulkan` feature; asking for it now
 //! gives an error that says so.
+//!
+//! The native kernels grow next to it (not yet used by the models):
+//! - [`quant`]: int8 weights per output row, packed for VNNI, and per-row u8 activations;
+//! - [`cpu`]: int8 GEMM/GEMV (AVX-512 VNNI, AVX2, scalar; chosen at run time through
+//!   [`cpu::Isa`]), f32 GEMM (`gemm` crate), conv1d, LayerNorm, softmax, exact GELU, blocked
+//!   encoder attention and decoder attention over f16 caches. aarch64 and other non-x86 targets
+//!   get the portable kernels until a NEON path exists;
+//! - [`reference`](mod@reference): plain f64 / exact-i32 references;
+//! - [`conformance`]: cases every backend must pass ([`cpu::CpuKernels`] passes them on every
+//!   kernel set this CPU has).
 
 use std::sync::OnceLock;
+
+pub mod conformance;
+pub mod cpu;
+mod error;
+pub mod quant;
+pub mod reference;
+
+pub use error::OpError;
 
 /// Errors when selecting or configuring a backend.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
