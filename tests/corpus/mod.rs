@@ -171,12 +171,18 @@ pub fn stream(
     ));
     let prefix = unique_prefix("corpus");
     let head = config_head(DEVICE, &prefix, MOSQUITTO_URL);
-    let partials = if realtime { 1000 } else { 0 };
+    // Partials cost CPU and change no final: on in real time, off as fast as it goes, unless
+    // `speech_extra` sets them.
+    let partials = match (speech_extra.contains("partial_interval_ms"), realtime) {
+        (true, _) => String::new(),
+        (false, true) => "partial_interval_ms = 1000".into(),
+        (false, false) => "partial_interval_ms = 0".into(),
+    };
     let config = format!(
         r#"{head}
 [speech]
 threads = 2
-partial_interval_ms = {partials}
+{partials}
 {speech_extra}
 [vad]
 {vad_extra}
