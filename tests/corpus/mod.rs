@@ -305,6 +305,30 @@ pub fn score(norm: &EnglishNormalizer, pieces: &[Piece], texts: &[&str]) -> Scor
     }
 }
 
+/// A problem line when the streamed WER is more than `points` above the batch WER.
+fn total_wer_problem(name: &str, batch: &Score, streamed: &Score, points: f64) -> Option<String> {
+    let (b, s) = (batch.total.wer(), streamed.total.wer());
+    (s > b + points / 100.0).then(|| {
+        format!(
+            "{name}: streamed WER {:.1} % > batch {:.1} % + {points} points",
+            100.0 * s,
+            100.0 * b
+        )
+    })
+}
+
+/// Whether piece `i` got words from a final that overlaps it in time (±0.5 s).
+fn covered_by_overlapping_final(
+    streamed: &Score,
+    finals: &[Final],
+    piece: &Piece,
+    i: usize,
+) -> bool {
+    streamed.finals_of_piece[i]
+        .iter()
+        .any(|&f| finals[f].start_s < piece.end_s + 0.5 && finals[f].end_s > piece.start_s - 0.5)
+}
+
 /// The floor the tests hold on every condition (the acceptance, printed by
 /// [`check_condition`], is stricter and not met everywhere yet: BENCHMARKS.md): streamed WER at
 /// most batch + 10 points, and at least 95 % of the pieces the batch transcript gets right
@@ -316,26 +340,15 @@ pub fn check_floor(
     streamed: &Score,
     finals: &[Final],
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    let (b, s) = (batch.total.wer(), streamed.total.wer());
-    if s > b + 0.10 {
-        problems.push(format!(
-            "{name}: streamed WER {:.1} % > batch {:.1} % + 10 points",
-            100.0 * s,
-            100.0 * b
-        ));
-    }
+    let mut problems: Vec<String> = total_wer_problem(name, batch, streamed, 10.0)
+        .into_iter()
+        .collect();
     let good: Vec<usize> = (0..pieces.len())
         .filter(|&i| batch.per_piece[i].wer() <= 0.10)
         .collect();
     let uncovered: Vec<&str> = good
         .iter()
-        .filter(|&&i| {
-            !streamed.finals_of_piece[i].iter().any(|&f| {
-                finals[f].start_s < pieces[i].end_s + 0.5
-                    && finals[f].end_s > pieces[i].start_s - 0.5
-            })
-        })
+        .filter(|&&i| !covered_by_overlapping_final(streamed, finals, &pieces[i], i))
         .map(|&i| pieces[i].text.as_str())
         .collect();
     if uncovered.len() * 20 > good.len() {
@@ -358,15 +371,9 @@ pub fn check_condition(
     streamed: &Score,
     finals: &[Final],
 ) -> Vec<String> {
-    let mut problems = Vec::new();
-    let (b, s) = (batch.total.wer(), streamed.total.wer());
-    if s > b + 0.02 {
-        problems.push(format!(
-            "{name}: streamed WER {:.1} % > batch {:.1} % + 2 points",
-            100.0 * s,
-            100.0 * b
-        ));
-    }
+    let mut problems: Vec<String> = total_wer_problem(name, batch, streamed, 2.0)
+        .into_iter()
+        .collect();
     for (i, piece) in pieces.iter().enumerate() {
         let pb = batch.per_piece[i].wer();
         if pb > 0.10 {
@@ -384,10 +391,7 @@ pub fn check_condition(
             ));
             continue;
         }
-        let overlapping = streamed.finals_of_piece[i].iter().any(|&f| {
-            finals[f].start_s < piece.end_s + 0.5 && finals[f].end_s > piece.start_s - 0.5
-        });
-        if !overlapping {
+        if !covered_by_overlapping_final(streamed, finals, piece, i) {
             problems.push(format!(
                 "{name}: piece {i} {:?}: no final overlapping it in time supplied its words",
                 piece.text
