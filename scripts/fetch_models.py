@@ -54,6 +54,8 @@ from pathlib import Path
 SCRIPT_DIR = Path(__file__).resolve().parent
 CONVERTER = SCRIPT_DIR / "whisper_convert.py"
 EFFNET_CONVERTER = SCRIPT_DIR / "effnet_convert.py"
+# Every script the Whisper conversion runs: a change to any of them re-converts.
+WHISPER_CONVERTER_FILES = ["whisper_convert.py", "whisper_native.py", "whisper_numpy_ref.py"]
 # Every script the EfficientNet conversion runs: a change to any of them re-converts.
 EFFNET_CONVERTER_FILES = ["effnet_convert.py", "effnet_numpy_ref.py", "torch_legacy.py"]
 
@@ -391,8 +393,11 @@ def expected_sources(spec):
 
 
 def converter_fingerprint():
-    """sha256 of the converter script: a model converted by another version is re-converted."""
-    return sha256_file(Path(__file__).with_name("whisper_convert.py"))
+    """sha256 over the Whisper converter's scripts: a model converted by another version is
+    re-converted."""
+    lines = "".join(f"{name} {sha256_file(Path(__file__).with_name(name))}\n"
+                    for name in WHISPER_CONVERTER_FILES)
+    return hashlib.sha256(lines.encode()).hexdigest()
 
 
 def effnet_converter_fingerprint():
@@ -414,7 +419,8 @@ def write_manifest(model_dir, name, spec):
         for path in sorted(model_dir.iterdir())
         if path.is_file() and path.name != MANIFEST
     }
-    manifest = {"model": name, "files": files, "sources": expected_sources(spec),
+    sizes = {file: (model_dir / file).stat().st_size for file in files}
+    manifest = {"model": name, "files": files, "sizes": sizes, "sources": expected_sources(spec),
                 **manifest_extras(spec)}
     (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
 

@@ -11,6 +11,8 @@ Needs only numpy and onnx. The output directory receives:
                  mask [n, past + n]                  -> logits [1, n, n_vocab],
                                                         new_self_k, new_self_v [n_layer, 1, past + n, d]
   model.json     model dimensions
+  native-f16.safetensors, native-int8.safetensors
+                 the same weights for the native engine (whisper_native.py)
   <vocab>.tiktoken and english.json, copied in
 
 All graphs are opset 17, float32, and use only plain ops (MatMul, Add, Mul,
@@ -37,6 +39,9 @@ from pathlib import Path
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from whisper_native import write_native  # noqa: E402
 
 OPSET = 17
 # IR version 8 is the one that goes with opset 17; older readers accept it.
@@ -618,6 +623,7 @@ def main(argv=None):
     save_model(build_cross_kv(weights, dims), args.out / "cross_kv.onnx")
     save_model(build_decoder(weights, dims), args.out / "decoder.onnx")
     (args.out / "model.json").write_text(json.dumps(dims, indent=2) + "\n")
+    write_native(weights, dims, args.out)
     shutil.copyfile(args.vocab, args.out / args.vocab.name)
     shutil.copyfile(args.english_json, args.out / "english.json")
 

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use percept_models::whisper::{EngineKind, EngineOptions, Precision};
 
 /// perceptd: always-on speech and vision perception for edge boxes.
 #[derive(Debug, Parser)]
@@ -108,6 +109,12 @@ pub struct TranscribeArgs {
     /// Matmul threads [default: number of cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// What runs Whisper: native (perceptd's kernels) or tract (the ONNX graphs, f32 only).
+    #[arg(long, default_value = "native")]
+    pub engine: EngineKind,
+    /// Weights of the native engine: int8 or f32 [default: int8 on native, f32 on tract].
+    #[arg(long)]
+    pub precision: Option<Precision>,
     /// Do not prompt each 30 s window with the previous text (less prone to repetition loops).
     #[arg(long)]
     pub no_condition_on_previous_text: bool,
@@ -182,6 +189,12 @@ pub struct BenchArgs {
     /// Matmul threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// What runs Whisper: native (perceptd's kernels) or tract (the ONNX graphs, f32 only).
+    #[arg(long, default_value = "native")]
+    pub engine: EngineKind,
+    /// Weights of the native engine: int8 or f32 [default: int8 on native, f32 on tract].
+    #[arg(long)]
+    pub precision: Option<Precision>,
     /// Repetitions per measurement (the median is reported).
     #[arg(long, default_value_t = 5)]
     pub repeat: usize,
@@ -285,4 +298,17 @@ pub struct BenchVisionArgs {
     #[command(flatten)]
     #[allow(missing_docs)]
     pub vision: VisionModelArgs,
+}
+
+/// The engine options named by `--engine` and `--precision`.
+pub fn engine_options(engine: EngineKind, precision: Option<Precision>) -> EngineOptions {
+    let precision = precision.unwrap_or(match engine {
+        EngineKind::Native => Precision::Int8,
+        EngineKind::Tract => Precision::F32,
+    });
+    EngineOptions {
+        engine,
+        precision,
+        threads: 1,
+    }
 }

@@ -1,8 +1,12 @@
 //! The models perceptd knows, where they are installed, and their manifests.
 //!
 //! `perceptd models fetch` installs each model into `<models dir>/<dir name>/` with a
-//! `manifest.json` that lists the sha256 of every file. Loading a model verifies them, so a
-//! corrupted or half-written file is named instead of producing garbage.
+//! `manifest.json` that lists the sha256 and the size of every file. `perceptd models verify`
+//! re-hashes every file. Loading a model ([`installed_model_dir`]) checks what is cheap, so a
+//! start stays fast: every listed file exists and has its listed size, and files up to
+//! [`HASH_AT_LOAD_MAX`] bytes (configs, vocabularies) are re-hashed; a truncated, half-written or
+//! replaced weight file is named instead of producing garbage. A manifest without sizes (written
+//! before they were recorded) is re-hashed in full.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -138,7 +142,12 @@ pub fn default_models_dir() -> PathBuf {
 #[derive(Debug, Deserialize)]
 struct Manifest {
     files: BTreeMap<String, String>,
+    #[serde(default)]
+    sizes: BTreeMap<String, u64>,
 }
+
+/// Files up to this size are re-hashed at every load; larger ones are checked by size.
+pub const HASH_AT_LOAD_MAX: u64 = 1 << 20;
 
 /// Finds an installed model and verifies its files against its manifest.
 pub fn installed_model_dir(models_dir: &Path, name: &str) -> Result<PathBuf, RegistryError> {
@@ -162,8 +171,20 @@ pub fn installed_model_dir(models_dir: &Path, name: &str) -> Result<PathBuf, Reg
             },
         });
     }
-    verify_model_dir(&dir)?;
+    check_model_dir(&dir)?;
     Ok(dir)
+}
+
+/// The load-time check (see the module doc): sizes of every listed file, sha256 of the small
+/// ones (and of every file the manifest gives no size for).
+pub fn check_model_dir(dir: &Path) -> Result<(), RegistryError> {
+    verify_files(dir, |file, manifest| match manifest.sizes.get(file) {
+        None => Check::Hash,
+        Some(&size) => Check::Size {
+            size,
+            hash: size <= HASH_AT_LOAD_MAX,
+        },
+    })
 }
 
 fn bad_manifest(dir: &Path, reason: String) -> RegistryError {
@@ -183,6 +204,18 @@ fn read_manifest(dir: &Path) -> Result<Manifest, RegistryError> {
 /// Re-hashes every file listed in `dir/manifest.json`; each mismatch or missing file is one
 /// problem line naming the file.
 pub fn verify_model_dir(dir: &Path) -> Result<(), RegistryError> {
+    verify_files(dir, |_, _| Check::Hash)
+}
+
+/// What is checked of one listed file.
+enum Check {
+    /// Its sha256.
+    Hash,
+    /// Its size, and its sha256 when `hash`.
+    Size { size: u64, hash: bool },
+}
+
+fn verify_files(dir: &Path, check: impl Fn(&str, &Manifest) -> Check) -> Result<(), RegistryError> {
     let manifest = read_manifest(dir)?;
     if manifest.files.is_empty() {
         return Err(bad_manifest(dir, "lists no files".into()));
@@ -193,7 +226,25 @@ pub fn verify_model_dir(dir: &Path) -> Result<(), RegistryError> {
         .unwrap_or_default();
     let mut problems = Vec::new();
     for (file, expected) in &manifest.files {
-        match sha256_file(&dir.join(file)) {
+        let path = dir.join(file);
+        if let Check::Size { size, hash } = check(file, &manifest) {
+            match std::fs::metadata(&path) {
+                Ok(m) if m.len() == size && !hash => continue,
+                Ok(m) if m.len() == size => {}
+                Ok(m) => {
+                    problems.push(format!(
+                        "{dir_name}/{file}: size mismatch (expected {size} bytes, got {}); run `perceptd models verify`",
+                        m.len()
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    problems.push(format!("{dir_name}/{file}: {e}"));
+                    continue;
+                }
+            }
+        }
+        match sha256_file(&path) {
             Ok(actual) if actual == *expected => {}
             Ok(actual) => problems.push(format!(
                 "{dir_name}/{file}: sha256 mismatch (expected {expected}, got {actual})"
@@ -295,6 +346,35 @@ mod tests {
         std::fs::write(dir.join("a.bin"), b"hellO").unwrap();
         let err = verify_model_dir(&dir).unwrap_err().to_string();
         assert!(err.contains("a.bin: sha256 mismatch"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_load_check_reads_sizes_of_large_files_and_hashes_small_ones() {
+        let dir =
+            std::env::temp_dir().join(format!("perceptd-registry-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big = vec![7u8; HASH_AT_LOAD_MAX as usize + 1];
+        std::fs::write(dir.join("big.bin"), &big).unwrap();
+        std::fs::write(dir.join("small.json"), b"{}").unwrap();
+        let manifest = |big_sha: &str| {
+            let small = sha256_file(&dir.join("small.json")).unwrap();
+            format!(
+                r#"{{"files": {{"big.bin": "{big_sha}", "small.json": "{small}"}},
+                    "sizes": {{"big.bin": {}, "small.json": 2}}}}"#,
+                big.len()
+            )
+        };
+        // A wrong hash of the large file passes the load check (sizes only) but not verify.
+        std::fs::write(dir.join("manifest.json"), manifest(&"0".repeat(64))).unwrap();
+        check_model_dir(&dir).unwrap();
+        assert!(verify_model_dir(&dir).is_err());
+        // A truncated large file and a changed small one are both named.
+        std::fs::write(dir.join("big.bin"), &big[..100]).unwrap();
+        std::fs::write(dir.join("small.json"), b"[]").unwrap();
+        let err = check_model_dir(&dir).unwrap_err().to_string();
+        assert!(err.contains("big.bin: size mismatch"), "{err}");
+        assert!(err.contains("small.json: sha256 mismatch"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

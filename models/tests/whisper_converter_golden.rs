@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use percept_models::registry::{default_models_dir, installed_model_dir};
-use percept_models::whisper::WhisperModel;
+use percept_models::whisper::{EngineOptions, Precision, WhisperModel};
 use serde_json::Value;
 
 fn fixture_dir() -> PathBuf {
@@ -38,32 +38,35 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-#[test]
-fn tract_with_kv_cache_matches_the_numpy_reference_on_real_tiny_en_weights() {
+/// How far an engine may be from the float64 reference.
+struct Tolerance {
+    /// Largest absolute difference of the audio features.
+    features: f32,
+    /// Largest absolute difference of the checked logits.
+    logits: f32,
+}
+
+/// Encodes the fixture's mel, decodes its tokens with the KV cache (two prompt tokens in one call,
+/// then one per call) and compares features, logits and every argmax with the reference.
+fn check_against_reference(options: EngineOptions, tol: Tolerance) {
     let fixture: Value =
         serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("fixture.json")).unwrap())
             .unwrap();
-    let tolerance = fixture["tolerance"].as_f64().unwrap() as f32;
-    let model = WhisperModel::load(&installed("tiny.en")).unwrap();
+    let label = options.label();
+    let model = WhisperModel::load_with(&installed("tiny.en"), options).unwrap();
 
     let mel = read_f32(&fixture_dir().join("mel.f32"));
     let frames = fixture["mel"]["shape"][2].as_u64().unwrap() as usize;
     let features = model.encode(&mel, frames).unwrap();
     let expected_features = read_f32(&fixture_dir().join("audio_features.f32"));
-    let got_features = features
-        .try_as_plain_ram()
-        .unwrap()
-        .as_slice::<f32>()
-        .unwrap()
-        .to_vec();
-    let features_err = max_abs_diff(&got_features, &expected_features);
-    eprintln!("audio_features max abs diff: {features_err:e}");
+    let features_err = max_abs_diff(features.as_slice(), &expected_features);
+    eprintln!("{label}: audio_features max abs diff: {features_err:e}");
     assert!(
-        features_err <= tolerance,
-        "audio features differ by {features_err}"
+        features_err <= tol.features,
+        "{label}: audio features differ by {features_err}"
     );
 
-    let cross = model.cross_kv(features).unwrap();
+    let cross = model.cross_kv(&features).unwrap();
     let mut session = model.session(&cross).unwrap();
     let tokens: Vec<u32> = fixture["tokens"]
         .as_array()
@@ -72,7 +75,6 @@ fn tract_with_kv_cache_matches_the_numpy_reference_on_real_tiny_en_weights() {
         .map(|t| t.as_u64().unwrap() as u32)
         .collect();
     let n_vocab = model.config().n_vocab;
-    // The two prompt tokens in one call (past = 0), then one token per call.
     let mut rows = session.step(&tokens[..2]).unwrap();
     for &t in &tokens[2..] {
         rows.extend(session.step(&[t]).unwrap());
@@ -98,14 +100,62 @@ fn tract_with_kv_cache_matches_the_numpy_reference_on_real_tiny_en_weights() {
         assert_eq!(
             argmax,
             argmax_ids[pos].as_u64().unwrap(),
-            "argmax at position {pos}"
+            "{label}: argmax at position {pos}"
         );
     }
     eprintln!(
-        "logits max abs diff over {} positions: {worst:e}",
+        "{label}: logits max abs diff over {} positions: {worst:e}",
         rows.len() / n_vocab
     );
-    assert!(worst <= tolerance, "logits differ by {worst}");
+    assert!(worst <= tol.logits, "{label}: logits differ by {worst}");
+}
+
+fn fixture_tolerance() -> f32 {
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_dir().join("fixture.json")).unwrap())
+            .unwrap();
+    fixture["tolerance"].as_f64().unwrap() as f32
+}
+
+#[test]
+fn tract_with_kv_cache_matches_the_numpy_reference_on_real_tiny_en_weights() {
+    let t = fixture_tolerance();
+    check_against_reference(
+        EngineOptions::tract(),
+        Tolerance {
+            features: t,
+            logits: t,
+        },
+    );
+}
+
+#[test]
+fn native_f32_matches_the_numpy_reference_on_real_tiny_en_weights() {
+    let t = fixture_tolerance();
+    for threads in [1, 2] {
+        check_against_reference(
+            EngineOptions::native(Precision::F32).with_threads(threads),
+            Tolerance {
+                features: t,
+                logits: t,
+            },
+        );
+    }
+}
+
+/// int8 products move values by a few per cent of their range; what must not move is the argmax
+/// at every position (checked inside) and the logits beyond a fraction of their spread (~±15).
+#[test]
+fn native_int8_keeps_the_reference_tokens_on_real_tiny_en_weights() {
+    for threads in [1, 2] {
+        check_against_reference(
+            EngineOptions::native(Precision::Int8).with_threads(threads),
+            Tolerance {
+                features: 0.5,
+                logits: 1.0,
+            },
+        );
+    }
 }
 
 /// `suppress_ids` from the CTranslate2 `config.json` shipped with each model (generated by

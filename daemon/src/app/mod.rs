@@ -56,10 +56,10 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     let audio_models = if config.audio_enabled {
         let model_dir =
             percept_models::registry::installed_model_dir(&config.models_dir, &speech.model)?;
-        let model = WhisperModel::load(&model_dir)
+        let model = WhisperModel::load_with(&model_dir, config.engine.with_threads(threads))
             .with_context(|| format!("loading model {}", speech.model))?;
         let vad = SileroVad::load_installed(&config.models_dir).context("loading Silero VAD")?;
-        tracing::info!(model = %speech.model, threads, "speech models loaded");
+        tracing::info!(model = %speech.model, engine = %config.engine.label(), threads, "speech models loaded");
         Some((model, vad))
     } else {
         None

@@ -28,6 +28,8 @@ pub struct BenchReport {
     pub model: String,
     /// Matmul threads.
     pub threads: usize,
+    /// Engine and precision, e.g. `native int8`.
+    pub engine: String,
     /// Model load (graphs optimised, sha256 verified), ms.
     pub load_ms: f64,
     /// Log-mel cost per second of audio, ms.
@@ -107,7 +109,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let clip_path = args.clip.to_string_lossy().into_owned();
     let clip = read_audio_16k(&clip_path, InputFormat::Wav)?;
     let start = Instant::now();
-    let model = load_model(&args.models.resolve(), &args.model, Some(args.threads))?;
+    let engine = crate::cli::engine_options(args.engine, args.precision);
+    let model = load_model(
+        &args.models.resolve(),
+        &args.model,
+        Some(args.threads),
+        engine,
+    )?;
     let load_ms = start.elapsed().as_secs_f64() * 1e3;
     let n_mels = model.config().n_mels;
 
@@ -140,6 +148,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let report = BenchReport {
         model: args.model.clone(),
         threads: args.threads,
+        engine: engine.label(),
         load_ms,
         mel_ms_per_audio_sec: mel_ms / 30.0,
         encoder_30s_ms: encoder_ms,
@@ -160,10 +169,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
 }
 
 fn print_table(r: &BenchReport) {
-    println!("perceptd bench: model {}, {} thread(s)", r.model, r.threads);
+    println!(
+        "perceptd bench: model {} on {}, {} thread(s)",
+        r.model, r.engine, r.threads
+    );
     println!("| benchmark | value |");
     println!("|---|---|");
-    println!("| model load (verify + optimise) | {:.0} ms |", r.load_ms);
+    println!("| model load (verify + prepare) | {:.0} ms |", r.load_ms);
     println!(
         "| mel_whisper_30s | {:.3} ms per audio second |",
         r.mel_ms_per_audio_sec

@@ -12,6 +12,7 @@ use crate::cli::ModelsCommand;
 
 const FETCH_SCRIPT: &str = include_str!("../../../scripts/fetch_models.py");
 const CONVERT_SCRIPT: &str = include_str!("../../../scripts/whisper_convert.py");
+const NATIVE_SCRIPT: &str = include_str!("../../../scripts/whisper_native.py");
 const NUMPY_REF_SCRIPT: &str = include_str!("../../../scripts/whisper_numpy_ref.py");
 const EFFNET_CONVERT_SCRIPT: &str = include_str!("../../../scripts/effnet_convert.py");
 const EFFNET_REF_SCRIPT: &str = include_str!("../../../scripts/effnet_numpy_ref.py");
@@ -46,6 +47,7 @@ fn fetch(models_dir: &Path, with: &[String]) -> Result<()> {
     for (name, text) in [
         ("fetch_models.py", FETCH_SCRIPT),
         ("whisper_convert.py", CONVERT_SCRIPT),
+        ("whisper_native.py", NATIVE_SCRIPT),
         ("whisper_numpy_ref.py", NUMPY_REF_SCRIPT),
         ("effnet_convert.py", EFFNET_CONVERT_SCRIPT),
         ("effnet_numpy_ref.py", EFFNET_REF_SCRIPT),

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use percept_models::registry::{ModelFamily, known_model};
-use percept_models::whisper::{EncodeWindow, Task, TranscribeOptions, Transcriber, WhisperModel};
+use percept_models::whisper::{
+    EncodeWindow, EngineOptions, Task, TranscribeOptions, Transcriber, WhisperModel,
+};
 
 use crate::audio_input::{InputFormat, read_audio_16k};
 use crate::cli::{EncodeWindowArg, TaskArg, TranscribeArgs};
@@ -15,6 +17,7 @@ pub fn load_model(
     models_dir: &Path,
     name: &str,
     threads: Option<usize>,
+    engine: EngineOptions,
 ) -> Result<Arc<WhisperModel>> {
     if let Some(model) = known_model(name)
         && model.family != ModelFamily::Whisper
@@ -24,7 +27,8 @@ pub fn load_model(
     let threads = threads.unwrap_or_else(percept_compute::default_threads);
     percept_compute::CpuBackend::new(threads)?;
     let dir = percept_models::registry::installed_model_dir(models_dir, name)?;
-    WhisperModel::load(&dir).with_context(|| format!("loading model {name}"))
+    WhisperModel::load_with(&dir, engine.with_threads(threads))
+        .with_context(|| format!("loading model {name} on {}", engine.label()))
 }
 
 /// Runs the command.
@@ -36,7 +40,8 @@ pub fn run(args: &TranscribeArgs) -> Result<()> {
         args.input == "-",
     )?;
     let samples = read_audio_16k(&args.input, format)?;
-    let model = load_model(&args.models.resolve(), &args.model, args.threads)?;
+    let engine = crate::cli::engine_options(args.engine, args.precision);
+    let model = load_model(&args.models.resolve(), &args.model, args.threads, engine)?;
     if !model.config().multilingual
         && (args.task == TaskArg::Translate || args.language.as_deref().is_some_and(|l| l != "en"))
     {

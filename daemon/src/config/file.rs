@@ -77,6 +77,13 @@ pub struct SpeechConfig {
     /// Matmul threads for inference; 0 means one per core. Default: 0.
     #[serde(default)]
     pub threads: usize,
+    /// What runs Whisper: `native`, perceptd's own kernels, or `tract`, the ONNX graphs (f32
+    /// only; the tests' oracle). Default: `native`.
+    #[serde(default = "defaults::engine")]
+    pub engine: String,
+    /// The native engine's weights: `int8` (per output row, activations quantized on the fly)
+    /// or `f32`. Default: `int8` (`f32` with `engine = "tract"`).
+    pub precision: Option<String>,
     /// Publish a partial transcript of an open utterance every this many milliseconds of audio;
     /// 0 turns partials off. Default: 1000.
     #[serde(default = "defaults::partial_interval_ms")]
@@ -270,6 +277,9 @@ mod defaults {
     }
     pub fn encode_window() -> String {
         "full".into()
+    }
+    pub fn engine() -> String {
+        "native".into()
     }
     pub fn span_pad_ms() -> u32 {
         1000

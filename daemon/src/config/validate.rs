@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use percept_dsp::PcmFormat;
 use percept_models::registry::ModelFamily;
-use percept_models::whisper::EncodeWindow;
+use percept_models::whisper::{EncodeWindow, EngineKind, EngineOptions, Precision};
 
 use super::file::{ConfigFile, SourceConfig};
 
@@ -20,6 +20,8 @@ pub struct Config {
     pub models_dir: PathBuf,
     /// The encoder window chosen by `speech.encode_window`.
     pub encode_window: EncodeWindow,
+    /// The Whisper engine and precision (`speech.engine`, `speech.precision`), one thread.
+    pub engine: EngineOptions,
     /// Whether the audio pipeline runs (`speech.enabled`, or its default).
     pub audio_enabled: bool,
 }
@@ -116,6 +118,7 @@ impl Config {
                 min_ms: file.speech.span_min_ms,
             },
         };
+        let engine = engine_options(&file.speech, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError::Invalid {
                 path: origin.to_string(),
@@ -131,8 +134,38 @@ impl Config {
             device,
             models_dir,
             encode_window,
+            engine,
             audio_enabled,
         })
+    }
+}
+
+/// `speech.engine` and `speech.precision` (default int8 on native, f32 on tract).
+fn engine_options(s: &super::file::SpeechConfig, problems: &mut Vec<String>) -> EngineOptions {
+    let engine = s.engine.parse::<EngineKind>().unwrap_or_else(|e| {
+        problems.push(format!("speech.engine: {e}"));
+        EngineKind::Native
+    });
+    let default = match engine {
+        EngineKind::Native => Precision::Int8,
+        EngineKind::Tract => Precision::F32,
+    };
+    let precision = match &s.precision {
+        None => default,
+        Some(p) => p.parse::<Precision>().unwrap_or_else(|e| {
+            problems.push(format!("speech.precision: {e}"));
+            default
+        }),
+    };
+    if engine == EngineKind::Tract && precision != Precision::F32 {
+        problems.push(format!(
+            "speech.precision: the tract engine runs f32 only, got {precision:?}; use engine = \"native\" for int8"
+        ));
+    }
+    EngineOptions {
+        engine,
+        precision,
+        threads: 1,
     }
 }
 

@@ -1,19 +1,23 @@
-//! Whisper speech recognition: model configuration, tokenizer, encoder/decoder on tract, decoding.
+//! Whisper speech recognition: model configuration, tokenizer, encoder/decoder on the native kernels or tract, decoding.
 //!
 //! Audio constants (sample rate, FFT size, hop) live in [`percept_dsp::whisper_mel`]; this module holds
 //! the model-side ones.
 
 pub mod config;
 pub mod decode;
+pub mod engine;
 pub mod filters;
 pub mod model;
+pub mod native;
 pub mod repeats;
 pub mod tokenizer;
+mod tract_engine;
 pub mod transcribe;
 
 pub use config::WhisperConfig;
 pub use decode::{DecodeOptions, DecodingResult, Task};
-pub use model::{CrossKv, DecoderSession, WhisperError, WhisperModel};
+pub use engine::{EngineKind, EngineOptions, Precision};
+pub use model::{AudioFeatures, CrossKv, DecoderSession, WhisperError, WhisperModel};
 pub use repeats::collapse_repeated_ngrams;
 pub use tokenizer::Tokenizer;
 pub use transcribe::{EncodeWindow, Segment, TranscribeOptions, Transcriber, Transcript};

@@ -1,14 +1,16 @@
-//! A converted Whisper model on tract: `encoder.onnx`, `cross_kv.onnx` and the KV-cached
-//! `decoder.onnx`, loaded once and shared behind an `Arc`; [`DecoderSession`] holds one
-//! utterance's caches.
+//! A loaded Whisper model behind one engine-neutral API: [`WhisperModel`] encodes a log-mel
+//! window ([`AudioFeatures`]), prepares its cross-attention state once ([`CrossKv`]) and starts
+//! [`DecoderSession`]s over it. The engine (native kernels or tract) is chosen at load
+//! ([`EngineOptions`]); decoding and transcription never see which one runs.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tract_onnx::prelude::*;
-
 use super::config::WhisperConfig;
+use super::engine::{EngineKind, EngineOptions};
+use super::native::{NativeCross, NativeSession, NativeWhisper};
 use super::tokenizer::Tokenizer;
+use super::tract_engine::{TractCross, TractSession, TractWhisper};
 
 /// Errors from loading or running a Whisper model.
 #[derive(Debug, thiserror::Error)]
@@ -49,12 +51,12 @@ pub enum WhisperError {
         /// The model's `n_text_ctx`.
         limit: usize,
     },
-    /// tract failed while running a graph.
+    /// The engine failed while running the model.
     #[error("inference failed in {graph}: {message}")]
     Inference {
-        /// Which graph.
+        /// Which part (graph file or native stage).
         graph: &'static str,
-        /// tract's error chain.
+        /// The engine's error.
         message: String,
     },
 }
@@ -67,70 +69,60 @@ impl WhisperError {
         }
     }
 
-    fn inference(graph: &'static str) -> impl Fn(TractError) -> Self + Copy {
-        move |e| Self::Inference {
-            graph,
-            message: format!("{e:#}"),
+    pub(crate) fn bad_model(path: &Path, reason: impl Into<String>) -> Self {
+        Self::BadModel {
+            path: path.to_path_buf(),
+            reason: reason.into(),
         }
     }
 }
 
-type Plan = Arc<TypedRunnableModel>;
-
-/// One loaded graph and the positions of its named inputs.
-struct Graph {
-    plan: Plan,
-    name: &'static str,
+/// The encoder's output for one window: `frames` rows of `width` values, token-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioFeatures {
+    data: Vec<f32>,
+    frames: usize,
+    width: usize,
 }
 
-impl Graph {
-    fn load(dir: &Path, file: &'static str, inputs: &[String]) -> Result<Self, WhisperError> {
-        let path = dir.join(file);
-        if !path.is_file() {
-            return Err(WhisperError::BadModel {
-                path,
-                reason: "file is missing".into(),
-            });
+impl AudioFeatures {
+    /// Wraps `data` (`frames × width`, row-major).
+    pub fn new(data: Vec<f32>, frames: usize, width: usize) -> Self {
+        debug_assert_eq!(data.len(), frames * width);
+        Self {
+            data,
+            frames,
+            width,
         }
-        let bad = |e: TractError| WhisperError::BadModel {
-            path: path.clone(),
-            reason: format!("{e:#}"),
-        };
-        let model = tract_onnx::onnx().model_for_path(&path).map_err(bad)?;
-        let names: Vec<String> = model
-            .input_outlets()
-            .map_err(bad)?
-            .iter()
-            .map(|o| model.node(o.node).name.clone())
-            .collect();
-        if names != inputs {
-            return Err(WhisperError::BadModel {
-                path,
-                reason: format!("graph inputs must be {inputs:?}, got {names:?}"),
-            });
-        }
-        let plan = model
-            .into_optimized()
-            .map_err(bad)?
-            .into_runnable()
-            .map_err(bad)?;
-        Ok(Self { plan, name: file })
     }
 
-    fn run(&self, inputs: TVec<TValue>) -> Result<TVec<TValue>, WhisperError> {
-        self.plan
-            .run(inputs)
-            .map_err(WhisperError::inference(self.name))
+    /// The values, row-major `[frames][width]`.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
     }
+
+    /// Encoder positions (mel frames / 2).
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Values per position (`n_audio_state`).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+}
+
+enum Engine {
+    Native(NativeWhisper),
+    Tract(TractWhisper),
 }
 
 /// A Whisper model loaded from a converted model directory.
 pub struct WhisperModel {
     config: WhisperConfig,
     tokenizer: Tokenizer,
-    encoder: Graph,
-    cross_kv: Graph,
-    decoder: Graph,
+    engine: Engine,
+    options: EngineOptions,
     dir: PathBuf,
 }
 
@@ -138,42 +130,54 @@ impl std::fmt::Debug for WhisperModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WhisperModel")
             .field("config", &self.config)
+            .field("engine", &self.options)
             .field("dir", &self.dir)
             .finish()
     }
 }
 
 /// The cross-attention keys and values of one audio window, computed once and shared by every
-/// decoding pass over that window: per decoder layer, keys `[H, d_head, T]` and values
-/// `[H, T, d_head]`, in `cross_kv.onnx`'s output order (k0, v0, k1, v1, …).
+/// decoding pass over that window (cheap to clone).
 #[derive(Clone)]
-pub struct CrossKv {
-    per_layer: TVec<TValue>,
-}
+pub struct CrossKv(CrossState);
 
-/// The decoder's inputs in order: tokens, positions, the self-attention cache, the mask, then the
-/// cross-attention keys and values of each layer.
-fn decoder_inputs(n_layer: usize) -> Vec<String> {
-    let fixed = ["tokens", "positions", "self_k", "self_v", "mask"].map(String::from);
-    let cross = (0..n_layer).flat_map(|i| [format!("cross_k_{i}"), format!("cross_v_{i}")]);
-    fixed.into_iter().chain(cross).collect()
+#[derive(Clone)]
+enum CrossState {
+    Native(Arc<NativeCross>),
+    Tract(TractCross),
 }
 
 impl WhisperModel {
-    /// Loads `model.json`, the vocabulary and the three graphs from `dir`.
+    /// Loads `dir` on the tract engine (f32), as before the native engine existed.
     pub fn load(dir: &Path) -> Result<Arc<Self>, WhisperError> {
+        Self::load_with(dir, EngineOptions::tract())
+    }
+
+    /// Loads `model.json`, the vocabulary and the weights the chosen engine reads from `dir`.
+    pub fn load_with(dir: &Path, options: EngineOptions) -> Result<Arc<Self>, WhisperError> {
         let config = WhisperConfig::from_file(&dir.join("model.json"))?;
         let tokenizer =
             Tokenizer::from_tiktoken_file(&dir.join(&config.vocab_file), config.n_vocab)?;
-        let encoder = Graph::load(dir, "encoder.onnx", &["mel".into()])?;
-        let cross_kv = Graph::load(dir, "cross_kv.onnx", &["audio_features".into()])?;
-        let decoder = Graph::load(dir, "decoder.onnx", &decoder_inputs(config.n_text_layer))?;
+        let engine = match options.engine {
+            EngineKind::Native => Engine::Native(NativeWhisper::load(dir, &config, options)?),
+            EngineKind::Tract => {
+                if options.precision != super::Precision::F32 {
+                    return Err(WhisperError::bad_model(
+                        dir,
+                        format!(
+                            "the tract engine runs f32 only (asked for {}); use engine \"native\" for int8",
+                            options.precision
+                        ),
+                    ));
+                }
+                Engine::Tract(TractWhisper::load(dir, &config)?)
+            }
+        };
         Ok(Arc::new(Self {
             config,
             tokenizer,
-            encoder,
-            cross_kv,
-            decoder,
+            engine,
+            options,
             dir: dir.to_path_buf(),
         }))
     }
@@ -193,9 +197,14 @@ impl WhisperModel {
         &self.dir
     }
 
+    /// The engine, precision and threads the model runs with.
+    pub fn engine_options(&self) -> EngineOptions {
+        self.options
+    }
+
     /// Runs the encoder on a normalised log-mel, row-major `[n_mels][frames]`, and returns the
-    /// audio features `[1, frames/2, d]`. `frames` must be even and at most 3000.
-    pub fn encode(&self, mel: &[f32], frames: usize) -> Result<TValue, WhisperError> {
+    /// audio features (`frames/2` positions). `frames` must be even and at most 3000.
+    pub fn encode(&self, mel: &[f32], frames: usize) -> Result<AudioFeatures, WhisperError> {
         let max_frames = self.config.n_audio_ctx * super::INPUT_STRIDE;
         let bins = mel.len().checked_div(frames).unwrap_or(0);
         if frames == 0
@@ -211,56 +220,73 @@ impl WhisperModel {
                 frames,
             });
         }
-        let input = Tensor::from_shape(&[1, self.config.n_mels, frames], mel)
-            .map_err(WhisperError::inference("encoder.onnx"))?;
-        let mut out = self.encoder.run(tvec!(input.into_tvalue()))?;
-        Ok(out.remove(0))
+        match &self.engine {
+            Engine::Native(e) => e.encode(mel, frames),
+            Engine::Tract(e) => e.encode(mel, frames),
+        }
     }
 
     /// Computes the cross-attention keys and values for encoded audio.
-    pub fn cross_kv(&self, audio_features: TValue) -> Result<CrossKv, WhisperError> {
-        let per_layer = self.cross_kv.run(tvec!(audio_features))?;
-        Ok(CrossKv { per_layer })
+    pub fn cross_kv(&self, audio: &AudioFeatures) -> Result<CrossKv, WhisperError> {
+        if audio.width() != self.config.n_audio_state || audio.frames() == 0 {
+            return Err(WhisperError::Inference {
+                graph: "cross_kv",
+                message: format!(
+                    "audio features must be T×{}, got {}×{}",
+                    self.config.n_audio_state,
+                    audio.frames(),
+                    audio.width()
+                ),
+            });
+        }
+        Ok(CrossKv(match &self.engine {
+            Engine::Native(e) => CrossState::Native(Arc::new(e.cross_kv(audio)?)),
+            Engine::Tract(e) => CrossState::Tract(e.cross_kv(audio)?),
+        }))
     }
 
     /// Encodes a mel window and prepares its cross-attention keys and values.
     pub fn prepare(&self, mel: &[f32], frames: usize) -> Result<CrossKv, WhisperError> {
-        self.cross_kv(self.encode(mel, frames)?)
+        self.cross_kv(&self.encode(mel, frames)?)
     }
 
     /// Starts a decoder session over one window's cross-attention state.
     pub fn session(self: &Arc<Self>, cross: &CrossKv) -> Result<DecoderSession, WhisperError> {
-        DecoderSession::new(self.clone(), cross.clone())
+        let inner = match (&self.engine, &cross.0) {
+            (Engine::Native(e), CrossState::Native(c)) => {
+                SessionState::Native(Box::new(e.session(c.clone())))
+            }
+            (Engine::Tract(e), CrossState::Tract(c)) => {
+                SessionState::Tract(e.session(&self.config, c.clone())?)
+            }
+            _ => {
+                return Err(WhisperError::Inference {
+                    graph: "decoder",
+                    message: "the cross-attention state comes from another engine".into(),
+                });
+            }
+        };
+        Ok(DecoderSession {
+            model: self.clone(),
+            inner,
+            past: 0,
+        })
     }
+}
+
+enum SessionState {
+    Native(Box<NativeSession>),
+    Tract(TractSession),
 }
 
 /// One decoding pass: the self-attention cache grows by one position per decoded token.
 pub struct DecoderSession {
     model: Arc<WhisperModel>,
-    cross: CrossKv,
-    self_k: TValue,
-    self_v: TValue,
+    inner: SessionState,
     past: usize,
 }
 
 impl DecoderSession {
-    fn new(model: Arc<WhisperModel>, cross: CrossKv) -> Result<Self, WhisperError> {
-        let c = &model.config;
-        let empty = || {
-            Tensor::zero::<f32>(&[c.n_text_layer, 1, 0, c.n_text_state])
-                .map(IntoTValue::into_tvalue)
-                .map_err(WhisperError::inference("decoder.onnx"))
-        };
-        let (self_k, self_v) = (empty()?, empty()?);
-        Ok(Self {
-            model,
-            cross,
-            self_k,
-            self_v,
-            past: 0,
-        })
-    }
-
     /// Positions already in the cache.
     pub fn len(&self) -> usize {
         self.past
@@ -274,42 +300,25 @@ impl DecoderSession {
     /// Feeds `tokens` (one or more) and returns the logits of every fed position, row-major
     /// `[tokens.len()][n_vocab]`.
     pub fn step(&mut self, tokens: &[u32]) -> Result<Vec<f32>, WhisperError> {
-        let n = tokens.len();
-        let limit = self.model.config.n_text_ctx;
-        if self.past + n > limit {
+        let config = &self.model.config;
+        let limit = config.n_text_ctx;
+        if self.past + tokens.len() > limit {
             return Err(WhisperError::ContextFull {
-                needed: self.past + n,
+                needed: self.past + tokens.len(),
                 limit,
             });
         }
-        let fail = WhisperError::inference("decoder.onnx");
-        let ids: Vec<i64> = tokens.iter().map(|&t| t as i64).collect();
-        let positions: Vec<i64> = (self.past..self.past + n).map(|p| p as i64).collect();
-        let total = self.past + n;
-        let past = self.past;
-        let mask: Vec<f32> = (0..n)
-            .flat_map(|row| (0..total).map(move |col| if col <= past + row { 0.0 } else { -1e9 }))
-            .collect();
-        let mut inputs = tvec!(
-            Tensor::from_shape(&[1, n], &ids)
-                .map_err(fail)?
-                .into_tvalue(),
-            Tensor::from_shape(&[n], &positions)
-                .map_err(fail)?
-                .into_tvalue(),
-            self.self_k.clone(),
-            self.self_v.clone(),
-            Tensor::from_shape(&[n, total], &mask)
-                .map_err(fail)?
-                .into_tvalue(),
-        );
-        inputs.extend(self.cross.per_layer.iter().cloned());
-        let mut out = self.model.decoder.run(inputs)?;
-        self.self_v = out.remove(2);
-        self.self_k = out.remove(1);
-        self.past = total;
-        let logits = out.remove(0);
-        let view = logits.try_as_plain_ram().map_err(fail)?;
-        Ok(view.as_slice::<f32>().map_err(fail)?.to_vec())
+        if let Some(&bad) = tokens.iter().find(|&&t| t as usize >= config.n_vocab) {
+            return Err(WhisperError::Inference {
+                graph: "decoder",
+                message: format!("token {bad} is outside the vocabulary ({})", config.n_vocab),
+            });
+        }
+        let logits = match &mut self.inner {
+            SessionState::Native(s) => s.step(tokens, self.past)?,
+            SessionState::Tract(s) => s.step(tokens, self.past)?,
+        };
+        self.past += tokens.len();
+        Ok(logits)
     }
 }

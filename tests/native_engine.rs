@@ -1,0 +1,120 @@
+//! The native engine against the tract oracle on real tiny.en weights and the espeak-ng
+//! sentences (tests/speech/sentences.txt), in process:
+//! - native f32 decodes the same greedy tokens as tract on every sentence;
+//! - native int8 agrees with f32 on the top-1 token at ≥ 99 % of the steps when both are fed
+//!   f32's tokens (teacher forcing), and its WER stays within 1 point of f32's.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use common::{make_speech, models_dir, sentences};
+use percept_models::eval::{EnglishNormalizer, wer_for_texts};
+use percept_models::whisper::decode::{DecodeOptions, argmax, decode, initial_tokens};
+use percept_models::whisper::{EngineOptions, Precision, WhisperModel};
+use perceptd::audio_input::{InputFormat, read_audio_16k};
+
+fn model(options: EngineOptions) -> Arc<WhisperModel> {
+    let dir = models_dir().join("whisper-tiny.en");
+    WhisperModel::load_with(&dir, options)
+        .unwrap_or_else(|e| panic!("{e} (run `perceptd models fetch`)"))
+}
+
+/// The full 3000-frame log-mel window of a WAV, row-major `[n_mels][3000]`.
+fn mel_window(path: &Path, n_mels: usize) -> Vec<f32> {
+    use percept_dsp::whisper_mel::{N_FRAMES, N_SAMPLES, log_mel_spectrogram};
+    let mut audio = read_audio_16k(&path.to_string_lossy(), InputFormat::Wav).unwrap();
+    audio.resize(N_SAMPLES, 0.0);
+    let mel = log_mel_spectrogram(&audio, n_mels, 0).unwrap();
+    (0..n_mels)
+        .flat_map(|b| mel.data[b * mel.n_frames..b * mel.n_frames + N_FRAMES].to_vec())
+        .collect()
+}
+
+struct Decoded {
+    tokens: Vec<u32>,
+    text: String,
+}
+
+fn greedy(model: &Arc<WhisperModel>, mel: &[f32]) -> Decoded {
+    let cross = model.prepare(mel, 3000).unwrap();
+    let r = decode(model, &cross, &DecodeOptions::default()).unwrap();
+    Decoded {
+        tokens: r.tokens,
+        text: r.text,
+    }
+}
+
+/// Top-1 agreement of `model` with `reference` tokens under teacher forcing: (agreeing, steps).
+fn teacher_forced_agreement(
+    model: &Arc<WhisperModel>,
+    mel: &[f32],
+    reference: &[u32],
+) -> (usize, usize) {
+    let n_vocab = model.config().n_vocab;
+    let cross = model.prepare(mel, 3000).unwrap();
+    let (initial, _) = initial_tokens(model, &DecodeOptions::default()).unwrap();
+    let mut session = model.session(&cross).unwrap();
+    let all = session.step(&initial).unwrap();
+    let mut logits = all[(initial.len() - 1) * n_vocab..].to_vec();
+    let mut agree = 0;
+    for &expected in reference {
+        agree += usize::from(argmax(&logits) == expected);
+        logits = session.step(&[expected]).unwrap();
+    }
+    (agree, reference.len())
+}
+
+#[test]
+fn native_engine_matches_tract_in_f32_and_stays_close_in_int8() {
+    let refs = sentences();
+    let speech = make_speech("native_engine");
+    let tract = model(EngineOptions::tract());
+    let f32_model = model(EngineOptions::native(Precision::F32));
+    let int8 = model(EngineOptions::native(Precision::Int8).with_threads(2));
+    let n_mels = tract.config().n_mels;
+
+    let (mut agree, mut steps) = (0, 0);
+    let mut texts = (Vec::new(), Vec::new());
+    for i in 1..=refs.len() {
+        let mel = mel_window(&speech.join(format!("s{i:02}.wav")), n_mels);
+        let oracle = greedy(&tract, &mel);
+        let native = greedy(&f32_model, &mel);
+        assert_eq!(
+            native.tokens, oracle.tokens,
+            "sentence {i}: native f32 {:?} vs tract {:?}",
+            native.text, oracle.text
+        );
+        let (a, n) = teacher_forced_agreement(&int8, &mel, &native.tokens);
+        agree += a;
+        steps += n;
+        let quantized = greedy(&int8, &mel);
+        eprintln!(
+            "s{i:02} f32 : {}\n    int8: {}",
+            native.text, quantized.text
+        );
+        texts.0.push(native.text);
+        texts.1.push(quantized.text);
+    }
+    let normalizer =
+        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
+            .unwrap();
+    let wer_f32 = wer_for_texts(&normalizer, &refs, &texts.0).unwrap().wer();
+    let wer_int8 = wer_for_texts(&normalizer, &refs, &texts.1).unwrap().wer();
+    let agreement = agree as f64 / steps as f64;
+    eprintln!(
+        "WER f32 {:.2} %, int8 {:.2} %; int8 top-1 agreement under teacher forcing {agree}/{steps} = {:.2} %",
+        wer_f32 * 100.0,
+        wer_int8 * 100.0,
+        agreement * 100.0
+    );
+    assert!(
+        agreement >= 0.99,
+        "int8 top-1 agreement {agreement:.4} < 0.99"
+    );
+    assert!(
+        wer_int8 <= wer_f32 + 0.01,
+        "int8 WER {wer_int8:.4} is more than 1 point above f32's {wer_f32:.4}"
+    );
+}
