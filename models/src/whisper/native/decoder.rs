@@ -9,7 +9,7 @@ use percept_compute::quant::U8Rows;
 use super::super::config::WhisperConfig;
 use super::super::engine::Precision;
 use super::super::model::WhisperError;
-use super::linear::{Ctx, Linear, Norm, Out, op_error};
+use super::linear::{Ctx, Linear, Norm, Out, SplitLinear, op_error};
 use super::safetensors::SafeTensors;
 
 struct Block {
@@ -31,8 +31,9 @@ pub(crate) struct Decoder {
     heads: usize,
     n_ctx: usize,
     n_vocab: usize,
-    /// The tied token embedding: the input lookup and the output projection.
-    embed: Linear,
+    /// The tied token embedding: the input lookup and the output projection, split in one part
+    /// per thread.
+    embed: SplitLinear,
     pos: Vec<f32>,
     blocks: Vec<Block>,
     ln: Norm,
@@ -49,6 +50,7 @@ impl Decoder {
         st: &SafeTensors,
         c: &WhisperConfig,
         precision: Precision,
+        threads: usize,
     ) -> Result<Self, WhisperError> {
         let d = c.n_text_state;
         let lin = |name: String, n: usize, k: usize| {
@@ -83,7 +85,14 @@ impl Decoder {
             heads: c.n_text_head,
             n_ctx: c.n_text_ctx,
             n_vocab: c.n_vocab,
-            embed: Linear::load(st, "decoder.embed", None, (c.n_vocab, d), precision)?,
+            embed: SplitLinear::new(Linear::load_split(
+                st,
+                "decoder.embed",
+                None,
+                (c.n_vocab, d),
+                precision,
+                threads,
+            )?),
             pos: st.f32("decoder.pos", &[c.n_text_ctx, d])?,
             blocks,
             ln: Norm::load(st, "decoder.ln", d)?,
@@ -251,7 +260,7 @@ impl Decoder {
         self.ln.apply(x, h).map_err(&err)?;
         let mut logits = vec![0.0f32; m * self.n_vocab];
         self.embed
-            .forward(ctx, h, m, &mut logits, Out::Write, &mut s.u8)
+            .forward(ctx.isa, h, m, &mut logits)
             .map_err(&err)?;
         Ok(logits)
     }

@@ -10,6 +10,7 @@ use super::super::config::WhisperConfig;
 use super::super::engine::Precision;
 use super::super::model::WhisperError;
 use super::linear::{Ctx, Linear, Norm, Out, op_error};
+use super::parallel::run_all;
 use super::safetensors::SafeTensors;
 
 struct Block {
@@ -175,29 +176,17 @@ impl Encoder {
         let (k, v) = (rows(&qkv[d..], t), rows(&qkv[2 * d..], t));
         let parts = ctx.threads.min(t / MIN_QUERY_ROWS_PER_THREAD).max(1);
         let per = t.div_ceil(parts);
-        std::thread::scope(|s| {
-            let mut handles = Vec::new();
-            for (i, chunk) in out.chunks_mut(per * d).enumerate() {
-                let q0 = i * per;
-                let n = chunk.len() / d;
-                let q = rows(&qkv[q0 * 3 * d..], n);
-                let mut run = move || {
+        let jobs: Vec<_> = out
+            .chunks_mut(per * d)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let q = rows(&qkv[i * per * 3 * d..], chunk.len() / d);
+                move || {
                     let mut scratch = EncoderScratch::default();
                     encoder_attention(q, k, v, heads, 1.0, chunk, d, &mut scratch)
-                };
-                if q0 + n == t {
-                    let here = run();
-                    let others: Result<(), _> = handles
-                        .into_iter()
-                        .map(|h: std::thread::ScopedJoinHandle<'_, _>| {
-                            h.join().expect("attention worker panicked")
-                        })
-                        .collect();
-                    return here.and(others);
                 }
-                handles.push(s.spawn(run));
-            }
-            Ok(())
-        })
+            })
+            .collect();
+        run_all(jobs)
     }
 }

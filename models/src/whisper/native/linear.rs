@@ -8,6 +8,7 @@ use percept_compute::quant::{I8Rows, U8Rows};
 
 use super::super::engine::Precision;
 use super::super::model::WhisperError;
+use super::parallel::run_all;
 use super::safetensors::SafeTensors;
 
 /// The kernels and threads one model call runs with.
@@ -62,27 +63,59 @@ impl Linear {
         (n, k): (usize, usize),
         precision: Precision,
     ) -> Result<Self, WhisperError> {
-        let weights = match precision {
-            Precision::F32 => Weights::F32(st.f32(name, &[n, k])?),
-            Precision::Int8 => {
-                let q = st.i8(&format!("{name}.q8"), &[n, k])?;
-                let scales = st.f32(&format!("{name}.scale"), &[n])?;
-                Weights::Int8(
-                    I8Rows::from_i8(&q, &scales, n, k)
-                        .map_err(|e| WhisperError::bad_model(st.path(), format!("{name}: {e}")))?,
-                )
-            }
-        };
+        let mut parts = Self::load_split(st, name, bias, (n, k), precision, 1)?;
+        Ok(parts.remove(0))
+    }
+
+    /// [`Linear::load`] cut into `parts` row ranges of nearly equal size (multiples of 16
+    /// rows), each its own layer: a wide product (the vocabulary projection) whose parts run
+    /// on different threads.
+    pub fn load_split(
+        st: &SafeTensors,
+        name: &str,
+        bias: Option<&str>,
+        (n, k): (usize, usize),
+        precision: Precision,
+        parts: usize,
+    ) -> Result<Vec<Self>, WhisperError> {
         let bias = match bias {
             Some(b) => st.f32(b, &[n])?,
             None => vec![0.0; n],
         };
-        Ok(Self {
-            n,
-            k,
-            weights,
-            bias,
-        })
+        let per = n.div_ceil(parts.max(1)).next_multiple_of(16);
+        let ranges: Vec<(usize, usize)> =
+            (0..n).step_by(per).map(|r| (r, (r + per).min(n))).collect();
+        let weights: Vec<Weights> = match precision {
+            Precision::F32 => {
+                let w = st.f32(name, &[n, k])?;
+                ranges
+                    .iter()
+                    .map(|&(a, b)| Weights::F32(w[a * k..b * k].to_vec()))
+                    .collect()
+            }
+            Precision::Int8 => {
+                let q = st.i8(&format!("{name}.q8"), &[n, k])?;
+                let scales = st.f32(&format!("{name}.scale"), &[n])?;
+                ranges
+                    .iter()
+                    .map(|&(a, b)| {
+                        I8Rows::from_i8(&q[a * k..b * k], &scales[a..b], b - a, k)
+                            .map(Weights::Int8)
+                            .map_err(|e| WhisperError::bad_model(st.path(), format!("{name}: {e}")))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        Ok(ranges
+            .iter()
+            .zip(weights)
+            .map(|(&(a, b), weights)| Self {
+                n: b - a,
+                k,
+                weights,
+                bias: bias[a..b].to_vec(),
+            })
+            .collect())
     }
 
     /// Row `r` of the weight matrix as f32 (an embedding lookup).
@@ -114,31 +147,20 @@ impl Linear {
             return self.forward_rows(ctx.isa, x, m, out, mode, scratch);
         }
         let rows = m.div_ceil(parts).next_multiple_of(8);
-        std::thread::scope(|s| {
-            let mut handles = Vec::new();
-            let mut chunks = x
-                .chunks(rows * self.k)
-                .zip(out.chunks_mut(rows * self.n))
-                .peekable();
-            while let Some((xc, oc)) = chunks.next() {
-                let mr = xc.len() / self.k.max(1);
-                if chunks.peek().is_none() {
-                    // The last chunk runs here, with the caller's scratch.
-                    let here = self.forward_rows(ctx.isa, xc, mr, oc, mode, scratch);
-                    let others: Result<(), OpError> = handles
-                        .into_iter()
-                        .map(|h: std::thread::ScopedJoinHandle<'_, _>| {
-                            h.join().expect("linear worker panicked")
-                        })
-                        .collect();
-                    return here.and(others);
+        let mut scratch = Some(scratch);
+        let jobs: Vec<_> = x
+            .chunks(rows * self.k)
+            .zip(out.chunks_mut(rows * self.n))
+            .map(|(xc, oc)| {
+                let mine = scratch.take();
+                move || {
+                    let mut own = U8Rows::default();
+                    let u8 = mine.unwrap_or(&mut own);
+                    self.forward_rows(ctx.isa, xc, xc.len() / self.k, oc, mode, u8)
                 }
-                handles.push(s.spawn(move || {
-                    self.forward_rows(ctx.isa, xc, mr, oc, mode, &mut U8Rows::default())
-                }));
-            }
-            Ok(())
-        })
+            })
+            .collect();
+        run_all(jobs)
     }
 
     fn forward_rows(
@@ -205,5 +227,81 @@ impl Norm {
             LN_EPS,
             out,
         )
+    }
+}
+
+/// One wide linear layer stored as row ranges ([`Linear::load_split`]): each range's product runs
+/// on its own thread, into its own columns of the output.
+pub(crate) struct SplitLinear {
+    parts: Vec<Linear>,
+    n: usize,
+    scratch: std::sync::Mutex<Vec<U8Rows>>,
+}
+
+impl SplitLinear {
+    pub fn new(parts: Vec<Linear>) -> Self {
+        let n = parts.iter().map(|p| p.n).sum();
+        let scratch = std::sync::Mutex::new((0..parts.len()).map(|_| U8Rows::default()).collect());
+        Self { parts, n, scratch }
+    }
+
+    /// Row `r` of the whole weight matrix as f32.
+    pub fn row_into(&self, mut r: usize, out: &mut [f32]) {
+        for p in &self.parts {
+            if r < p.n {
+                return p.row_into(r, out);
+            }
+            r -= p.n;
+        }
+    }
+
+    /// `out (m × n) = x · Wᵀ + b`, each part on its own thread (the last on this one). With one
+    /// row (a decoding step) the parts write straight into their columns of `out`.
+    pub fn forward(&self, isa: Isa, x: &[f32], m: usize, out: &mut [f32]) -> Result<(), OpError> {
+        let mut scratch = self.scratch.lock().unwrap_or_else(|e| e.into_inner());
+        if m == 1 {
+            let mut rest = &mut out[..self.n];
+            let mut dsts = Vec::with_capacity(self.parts.len());
+            for p in &self.parts {
+                let (head, tail) = rest.split_at_mut(p.n);
+                dsts.push(head);
+                rest = tail;
+            }
+            return self.run_parts(isa, x, m, dsts, &mut scratch);
+        }
+        let mut cols: Vec<Vec<f32>> = self.parts.iter().map(|p| vec![0.0; m * p.n]).collect();
+        self.run_parts(
+            isa,
+            x,
+            m,
+            cols.iter_mut().map(|c| &mut c[..]).collect(),
+            &mut scratch,
+        )?;
+        let mut n0 = 0;
+        for (p, c) in self.parts.iter().zip(&cols) {
+            for r in 0..m {
+                out[r * self.n + n0..][..p.n].copy_from_slice(&c[r * p.n..(r + 1) * p.n]);
+            }
+            n0 += p.n;
+        }
+        Ok(())
+    }
+
+    fn run_parts(
+        &self,
+        isa: Isa,
+        x: &[f32],
+        m: usize,
+        dsts: Vec<&mut [f32]>,
+        scratch: &mut [U8Rows],
+    ) -> Result<(), OpError> {
+        let jobs: Vec<_> = self
+            .parts
+            .iter()
+            .zip(dsts)
+            .zip(scratch.iter_mut())
+            .map(|((p, dst), u8)| move || p.forward_rows(isa, x, m, dst, Out::Write, u8))
+            .collect();
+        run_all(jobs)
     }
 }

@@ -8,6 +8,7 @@
 mod decoder;
 mod encoder;
 mod linear;
+mod parallel;
 pub mod safetensors;
 
 use std::path::Path;
@@ -65,7 +66,12 @@ impl NativeWhisper {
             ));
         }
         let encoder = Encoder::load(&st, config, options.precision)?;
-        let decoder = Arc::new(Decoder::load(&st, config, options.precision)?);
+        let decoder = Arc::new(Decoder::load(
+            &st,
+            config,
+            options.precision,
+            options.threads.max(1),
+        )?);
         Ok(Self {
             encoder,
             decoder,
