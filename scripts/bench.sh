@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Side-by-side speed run for BENCHMARKS.md: perceptd (tract) against faster-whisper (CTranslate2, the
-# same weights) and onnxruntime (the same ONNX graphs), all on this machine in one go.
+# Side-by-side speed run for BENCHMARKS.md: perceptd (native int8, native f32, tract f32) against
+# faster-whisper (CTranslate2, the same weights) and onnxruntime (the same ONNX graphs), all on this
+# machine in one go.
 #
 #   scripts/bench.sh [OUT_DIR]        # default: target dir/bench-out
 #
-# Writes perceptd-*.json and reference-*.json to OUT_DIR and prints a summary. Needs the models
+# Writes perceptd-<model>-<engine>-<precision>-t<threads>.json and reference-<model>.json to OUT_DIR
+# and prints a summary. Needs the models
 # (`perceptd models fetch --with base`); makes its own venv for faster-whisper + onnxruntime.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,8 +43,12 @@ fi
 echo "[bench] load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for model in tiny.en base; do
   dir=whisper-$model
-  for threads in 1 2; do
-    "$perceptd" bench --model "$model" --clip "$clip" --threads "$threads" --json >"$out/perceptd-$model-t$threads.json"
+  for engine in "native int8" "native f32" "tract f32"; do
+    set -- $engine
+    for threads in 1 2; do
+      "$perceptd" bench --model "$model" --clip "$clip" --engine "$1" --precision "$2" --threads "$threads" \
+        --json >"$out/perceptd-$model-$1-$2-t$threads.json"
+    done
   done
   "$venv/bin/python" scripts/bench_reference.py --audio "$clip" --ct2-dir "$ct2/$model" \
     --onnx-dir "$models/$dir" --threads 2 --timestamps >"$out/reference-$model.json"

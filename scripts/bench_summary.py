@@ -3,7 +3,7 @@
 
     python3 scripts/bench_summary.py OUT_DIR
 
-Reads perceptd-<model>-t<threads>.json (from `perceptd bench --json`) and reference-<model>.json
+Reads perceptd-<model>-<engine>-<precision>-t<threads>.json (from `perceptd bench --json`) and reference-<model>.json
 (from scripts/bench_reference.py) and prints, per model, perceptd's figures next to faster-whisper
 (same CTranslate2 weights) and onnxruntime (same ONNX graphs), with ratios perceptd / peer
 (above 1 means perceptd is slower).
@@ -21,11 +21,14 @@ def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "n/a"
 
 
+ENGINES = [("native", "int8"), ("native", "f32"), ("tract", "f32")]
+
+
 def summarize(out: Path, model: str) -> None:
-    t1 = load(out / f"perceptd-{model}-t1.json")
-    t2 = load(out / f"perceptd-{model}-t2.json")
+    runs = {(e, p, t): load(out / f"perceptd-{model}-{e}-{p}-t{t}.json")
+            for e, p in ENGINES for t in (1, 2)}
     ref = load(out / f"reference-{model}.json")
-    if not (t1 and t2 and ref):
+    if not all(runs.values()) or not ref:
         print(f"{model}: missing results in {out}")
         return
     fw = ref["faster_whisper"]
@@ -36,28 +39,30 @@ def summarize(out: Path, model: str) -> None:
     ort10 = ort["decoder_step"]["past_10"]["median_s"] * 1e3
     ort100 = ort["decoder_step"]["past_100"]["median_s"] * 1e3
     fw_mel = fw["log_mel"]["per_audio_second_s"] * 1e3
-    print(f"\n### {model} (clip {t2['clip_secs']:.2f} s, load {ref['host']['loadavg_start'][0]:.2f})\n")
-    print("| benchmark | perceptd 1 thread | perceptd 2 threads | peer (2 threads) | perceptd 2 thr / peer |")
-    print("|---|---|---|---|---|")
-    print(f"| mel_whisper per audio second | {t1['mel_ms_per_audio_sec']:.3f} ms | {t2['mel_ms_per_audio_sec']:.3f} ms "
-          f"| faster-whisper {fw_mel:.3f} ms | {ratio(t2['mel_ms_per_audio_sec'], fw_mel)} |")
-    print(f"| encoder_30s (+ cross K/V) | {t1['encoder_30s_ms']:.0f} ms | {t2['encoder_30s_ms']:.0f} ms "
-          f"| onnxruntime {ort_enc:.0f} ms | {ratio(t2['encoder_30s_ms'], ort_enc)} |")
-    print(f"| decoder_token_at_10 | {t1['decoder_token_at_10_ms']:.2f} ms | {t2['decoder_token_at_10_ms']:.2f} ms "
-          f"| onnxruntime {ort10:.2f} ms | {ratio(t2['decoder_token_at_10_ms'], ort10)} |")
-    print(f"| decoder_token_at_100 | {t1['decoder_token_at_100_ms']:.2f} ms | {t2['decoder_token_at_100_ms']:.2f} ms "
-          f"| onnxruntime {ort100:.2f} ms | {ratio(t2['decoder_token_at_100_ms'], ort100)} |")
-    print(f"| at_100 / at_10 | {t1['decoder_token_at_100_ms'] / t1['decoder_token_at_10_ms']:.2f} "
-          f"| {t2['decoder_token_at_100_ms'] / t2['decoder_token_at_10_ms']:.2f} | onnxruntime {ort100 / ort10:.2f} | |")
-    print(f"| transcribe e2e | {t1['transcribe_ms']:.0f} ms (RTF {t1['rtf']:.3f}) | {t2['transcribe_ms']:.0f} ms "
-          f"(RTF {t2['rtf']:.3f}) | faster-whisper f32 {fw32:.0f} ms (RTF {fw32 / 1e3 / t2['clip_secs']:.3f}) "
-          f"| {ratio(t2['transcribe_ms'], fw32)} |")
-    print(f"| transcribe e2e vs int8 | | | faster-whisper int8 {fw8:.0f} ms (RTF {fw8 / 1e3 / t2['clip_secs']:.3f}) "
-          f"| {ratio(t2['transcribe_ms'], fw8)} |")
-    print(f"| model load | {t1['load_ms']:.0f} ms | {t2['load_ms']:.0f} ms | faster-whisper f32 "
-          f"{fw['runs']['float32']['load_s'] * 1e3:.0f} ms | |")
-    print(f"\nperceptd text:       {t2['text']}")
-    print(f"faster-whisper text: {fw['runs']['float32']['text'].strip()}")
+    best = runs[("native", "int8", 2)]
+    clip = best["clip_secs"]
+    cols = [(e, p, t) for e, p in ENGINES for t in (1, 2)]
+    print(f"\n### {model} (clip {clip:.2f} s, load {ref['host']['loadavg_start'][0]:.2f})\n")
+    print("| benchmark | " + " | ".join(f"{e} {p} {t}T" for e, p, t in cols)
+          + " | peer (2 threads) | native int8 2T / peer |")
+    print("|---|" + "---|" * len(cols) + "---|---|")
+
+    def row(name, key, fmt, peer_name, peer):
+        cells = " | ".join(fmt.format(runs[c][key]) for c in cols)
+        print(f"| {name} | {cells} | {peer_name} {fmt.format(peer)} | {ratio(best[key], peer)} |")
+
+    row("mel_whisper per audio second", "mel_ms_per_audio_sec", "{:.3f} ms", "faster-whisper", fw_mel)
+    row("encoder_30s (+ cross K/V)", "encoder_30s_ms", "{:.0f} ms", "onnxruntime f32", ort_enc)
+    row("decoder_token_at_10", "decoder_token_at_10_ms", "{:.2f} ms", "onnxruntime f32", ort10)
+    row("decoder_token_at_100", "decoder_token_at_100_ms", "{:.2f} ms", "onnxruntime f32", ort100)
+    row("transcribe e2e", "transcribe_ms", "{:.0f} ms", "faster-whisper f32", fw32)
+    print(f"| transcribe e2e vs int8 | " + " | ".join(f"RTF {runs[c]['rtf']:.3f}" for c in cols)
+          + f" | faster-whisper int8 {fw8:.0f} ms | {ratio(best['transcribe_ms'], fw8)} |")
+    row("model load", "load_ms", "{:.0f} ms", "faster-whisper int8",
+        fw["runs"]["int8"]["load_s"] * 1e3)
+    for c in cols:
+        print(f"\nperceptd {c[0]} {c[1]} {c[2]}T text: {runs[c]['text']}")
+    print(f"faster-whisper int8 text: {fw['runs']['int8']['text'].strip()}")
 
 
 def main() -> None:

@@ -5,10 +5,13 @@ Called by whisper_convert.py; needs only numpy. Two files go into the model dire
 
   native-f16.safetensors   every tensor in float16, exactly as CTranslate2 stores them
                            (the native engine's `precision = "f32"` widens them at load)
-  native-int8.safetensors  every linear weight (and the tied embedding) quantized once, per
-                           output row: `<name>.q8` int8 [n, k] and `<name>.scale` float32 [n],
+  native-int8.safetensors  every decoder linear weight (and the tied embedding) quantized once,
+                           per output row: `<name>.q8` int8 [n, k] and `<name>.scale` float32 [n],
                            scale = max|row| / 127, q = round-half-even(w / scale) clamped to
-                           -127..127; every other tensor float16 as above
+                           -127..127; every other tensor float16 as above, the encoder's linear
+                           weights included (the engine runs the encoder in f32: with int8
+                           products whisper-base's encoder lost the meaning of a German test
+                           sentence, see BENCHMARKS.md)
 
 Tensor names (per layer i; `.weight` is [out, in], PyTorch/CTranslate2 layout):
 
@@ -147,7 +150,7 @@ def write_native(weights, dims, out_dir):
     write_safetensors(out_dir / "native-f16.safetensors", full, {**meta, "precision": "f16"})
     int8 = {}
     for name, (kind, array) in tensors.items():
-        if kind == "linear":
+        if kind == "linear" and name.startswith("decoder."):
             # Quantize what the f16 file holds, so both precisions start from the same values.
             int8[name + ".q8"], int8[name + ".scale"] = quantize_rows(full[name])
         else:

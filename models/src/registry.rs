@@ -147,7 +147,7 @@ struct Manifest {
 }
 
 /// Files up to this size are re-hashed at every load; larger ones are checked by size.
-pub const HASH_AT_LOAD_MAX: u64 = 1 << 20;
+pub const HASH_AT_LOAD_MAX: u64 = 4 << 20;
 
 /// Finds an installed model and verifies its files against its manifest.
 pub fn installed_model_dir(models_dir: &Path, name: &str) -> Result<PathBuf, RegistryError> {

@@ -2,8 +2,9 @@
 //! model directory's `native-int8.safetensors` (int8 per output row, VNNI-packed at load) or
 //! `native-f16.safetensors` (widened to f32).
 //!
-//! Products run int8 (activations quantized per row on the fly) or f32; LayerNorm, GELU,
-//! softmax and attention run in f32; the decoder's caches (self and cross) are f16.
+//! At `int8`, the decoder's products run int8 (activations quantized per row on the fly) and the
+//! encoder's run f32; at `f32` everything does. LayerNorm, GELU, softmax and attention run in
+//! f32; the decoder's caches (self and cross) are f16.
 
 mod decoder;
 mod encoder;
@@ -65,7 +66,9 @@ impl NativeWhisper {
                 ),
             ));
         }
-        let encoder = Encoder::load(&st, config, options.precision)?;
+        // The encoder runs f32 at both precisions (the int8 file holds its weights in f16): with
+        // int8 products whisper-base's encoder lost a test sentence's meaning (BENCHMARKS.md).
+        let encoder = Encoder::load(&st, config, Precision::F32)?;
         let decoder = Arc::new(Decoder::load(
             &st,
             config,
