@@ -31,8 +31,8 @@ if [ ! -f "$clip30" ]; then
   sox "$out/process/corpus/conversation.wav" "$clip30" trim 0 30
 fi
 
-fw() { # CLIP: faster-whisper int8, greedy, the same options as bench_reference.py
-  "$venv/bin/python" - "$1" "$threads" "$out/ct2/tiny.en" <<'PY'
+# faster-whisper int8, greedy, the same options as bench_reference.py: CLIP THREADS MODEL_DIR
+cat >"$out/process/fw.py" <<'PY'
 import sys
 from faster_whisper import WhisperModel
 model = WhisperModel(sys.argv[3], device="cpu", compute_type="int8", cpu_threads=int(sys.argv[2]), num_workers=1)
@@ -40,18 +40,18 @@ segments, _ = model.transcribe(sys.argv[1], language="en", beam_size=1, best_of=
                                condition_on_previous_text=False, vad_filter=False)
 print(" ".join(s.text.strip() for s in segments))
 PY
-}
 
 measure() { # NAME CLIP CMD...: appends "wall_s rss_kb" to $out/process/NAME-CLIP.txt
   local name=$1 clip=$2; shift 2
-  /usr/bin/time -f "%e %M" -o "$out/process/time.txt" "$@" >/dev/null 2>&1
+  /usr/bin/time -f "%e %M" -o "$out/process/time.txt" "$@" >"$out/process/last.out" 2>&1 ||
+    { echo "failed: $*" >&2; cat "$out/process/last.out" >&2; exit 1; }
   cat "$out/process/time.txt" >>"$out/process/$name-$(basename "$clip" .wav).txt"
 }
 
 rm -f "$out"/process/*.txt
 for clip in "$clip11" "$clip30"; do
   for _ in $(seq "$runs"); do
-    measure faster-whisper-int8 "$clip" fw "$clip"
+    measure faster-whisper-int8 "$clip" "$venv/bin/python" "$out/process/fw.py" "$clip" "$threads" "$out/ct2/tiny.en"
     for engine in "native int8" "native f32" "tract f32"; do
       set -- $engine
       measure "perceptd-$1-$2" "$clip" "$perceptd" transcribe --engine "$1" --precision "$2" --threads "$threads" "$clip"
