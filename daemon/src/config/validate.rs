@@ -419,6 +419,29 @@ mod tests {
     }
 
     #[test]
+    fn the_engine_defaults_to_native_int8_and_bad_choices_are_named() {
+        let config = Config::from_toml("", "t").unwrap();
+        assert_eq!(config.engine, EngineOptions::native(Precision::Int8));
+        let tract = Config::from_toml("[speech]\nengine = \"tract\"\n", "t").unwrap();
+        assert_eq!(tract.engine, EngineOptions::tract());
+        let err = Config::from_toml("[speech]\nengine = \"onnx\"\nprecision = \"fp16\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("speech.engine: unknown engine \"onnx\""),
+            "{err}"
+        );
+        assert!(
+            err.contains("speech.precision: unknown precision \"fp16\""),
+            "{err}"
+        );
+        let err = Config::from_toml("[speech]\nengine = \"tract\"\nprecision = \"int8\"\n", "t")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tract engine runs f32 only"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_are_rejected_with_their_name() {
         let err = Config::from_toml("[speech]\nmodle = \"base\"\n", "t.toml").unwrap_err();
         let text = err.to_string();
