@@ -53,15 +53,8 @@ impl Decoder {
         threads: usize,
     ) -> Result<Self, WhisperError> {
         let d = c.n_text_state;
-        let lin = |name: String, n: usize, k: usize| {
-            Linear::load(
-                st,
-                &format!("{name}.weight"),
-                Some(&format!("{name}.bias")),
-                (n, k),
-                precision,
-            )
-        };
+        let lin =
+            |name: String, n: usize, k: usize| Linear::load_layer(st, &name, (n, k), precision);
         let blocks = (0..c.n_text_layer)
             .map(|i| {
                 let p = format!("decoder.{i}");

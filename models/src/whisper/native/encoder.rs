@@ -50,15 +50,8 @@ impl Encoder {
                 st.f32(&format!("encoder.{name}.bias"), &[d])?,
             ))
         };
-        let lin = |name: String, n: usize, k: usize| {
-            Linear::load(
-                st,
-                &format!("{name}.weight"),
-                Some(&format!("{name}.bias")),
-                (n, k),
-                precision,
-            )
-        };
+        let lin =
+            |name: String, n: usize, k: usize| Linear::load_layer(st, &name, (n, k), precision);
         let blocks = (0..c.n_audio_layer)
             .map(|i| {
                 let p = format!("encoder.{i}");

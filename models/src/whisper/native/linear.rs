@@ -67,6 +67,23 @@ impl Linear {
         Ok(parts.remove(0))
     }
 
+    /// The layer `prefix`: weight `prefix.weight` (`n × k`) and bias `prefix.bias`.
+    pub fn load_layer(
+        st: &SafeTensors,
+        prefix: &str,
+        shape: (usize, usize),
+        precision: Precision,
+    ) -> Result<Self, WhisperError> {
+        let bias = format!("{prefix}.bias");
+        Self::load(
+            st,
+            &format!("{prefix}.weight"),
+            Some(&bias),
+            shape,
+            precision,
+        )
+    }
+
     /// [`Linear::load`] cut into `parts` row ranges of nearly equal size (multiples of 16
     /// rows), each its own layer: a wide product (the vocabulary projection) whose parts run
     /// on different threads.
