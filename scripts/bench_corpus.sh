@@ -8,12 +8,20 @@
 # Env:   CORPUS_CONDITIONS=conversation,oratory     a subset
 #        CORPUS_REALTIME=0                          as fast as it goes (WER only: latency is meaningless)
 #        PERCEPTD_TEST_BIN=/path/to/perceptd        another build (e.g. the commit before a change);
-#                                                   it must accept the config the test writes
+#                                                   it must accept the config the test writes.
+#                                                   Default: this tree's release build (what users run)
+#        CORPUS_VERBOSE=1                           one line per final (its latency, the daemon's own)
 #        CORPUS_SPEECH_EXTRA / CORPUS_VAD_EXTRA     extra lines for [speech] / [vad]
 # Needs what the tests need (scripts/setup.sh, models fetched, Mosquitto on 127.0.0.1:1883).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 report=$(realpath -m "${1:-corpus-report.json}")
-CORPUS_REPORT="$report" cargo test --locked -p perceptd --test speech_corpus -- \
+if [ -z "${PERCEPTD_TEST_BIN:-}" ]; then
+  cargo build --locked --release -p perceptd
+  target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  export PERCEPTD_TEST_BIN="$target_dir/release/perceptd"
+fi
+echo "[bench_corpus] daemon: $PERCEPTD_TEST_BIN"
+CORPUS_REPORT="$report" cargo test --locked --workspace --test speech_corpus -- \
   --ignored --nocapture --exact corpus_benchmark_in_real_time
 python3 scripts/corpus_table.py "$report"

@@ -174,6 +174,12 @@ fn three_utterances_streamed_to_mosquitto_give_three_finals_in_order_with_partia
         Some("online")
     );
     assert_transcribed_in_order(&transcripts(&messages, &prefix), &texts);
+    // Each sentence ends in a 1.5 s pause: its final is transcribed during the pause (early
+    // finals) and published from that work when the pause is confirmed.
+    let early = daemon
+        .final_counter("finals_early")
+        .expect("counters in the log");
+    assert!(early >= 1, "finals published from early work: {early}");
 }
 
 #[test]

@@ -217,6 +217,7 @@ fn worker_settings(
         min_vad_speech_prob: speech.min_vad_speech_prob,
         compression_ratio_threshold: speech.compression_ratio_threshold,
         max_ngram_repeats: speech.max_ngram_repeats,
+        prompt_previous_samples: speech.prompt_previous_ms * 16,
         topic_root: topic_root.to_string(),
         qos_final: mqtt.qos_final,
         qos_partial: mqtt.qos_partial,

@@ -195,5 +195,6 @@ fn tracker_settings(config: &Config) -> TrackerSettings {
         max_backlog_samples: ms(config.file.speech.max_backlog_ms),
         speech_pad_samples: ms(u64::from(vad.speech_pad_ms)),
         wait_for_backlog: false,
+        early_finals: config.file.speech.early_finals,
     }
 }

@@ -127,6 +127,19 @@ pub struct SpeechConfig {
     /// this many repeats (a Whisper hallucination pattern). Default: 2.
     #[serde(default = "defaults::max_ngram_repeats")]
     pub max_ngram_repeats: usize,
+    /// Prompt an utterance's decoding with the text of the same source's previous final
+    /// (Whisper's `<|startofprev|>`, as `transcribe` conditions each 30 s window on the one
+    /// before) when that final ended at most this many milliseconds before the utterance
+    /// starts; 0 turns it off. A final marked low-confidence or withheld is never a prompt.
+    /// Default: 0.
+    #[serde(default)]
+    pub prompt_previous_ms: u64,
+    /// Transcribe a final as soon as its pause holds the end padding (`[vad] speech_pad_ms`),
+    /// while the endpointer waits out `min_silence_ms`, and publish it the moment the pause
+    /// is confirmed; the work is dropped if speech resumes. The same audio, the same text, less
+    /// latency, some CPU spent on pauses that were not ends. Default: true.
+    #[serde(default = "defaults::yes")]
+    pub early_finals: bool,
 }
 
 impl Default for SpeechConfig {
@@ -155,7 +168,8 @@ pub struct VadConfig {
     pub speech_pad_ms: u32,
     /// Once an utterance is this long, a short pause (`soft_min_silence_ms`) ends it, so finals
     /// keep coming in continuous conversation; 0 turns it off. At most `max_utterance_ms`.
-    /// Default: 5000.
+    /// Default: 2000 (on the corpus's conversation, 5000 left finals p95 2.9 s late: a final
+    /// then covers two or three turns; BENCHMARKS.md).
     #[serde(default = "defaults::soft_max_utterance_ms")]
     pub soft_max_utterance_ms: u32,
     /// The short pause that ends an utterance past `soft_max_utterance_ms`: VAD silence in
@@ -318,7 +332,7 @@ mod defaults {
         20_000
     }
     pub fn soft_max_utterance_ms() -> u32 {
-        5_000
+        2_000
     }
     pub fn soft_min_silence_ms() -> u32 {
         96

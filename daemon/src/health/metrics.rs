@@ -25,6 +25,10 @@ pub enum Counter {
     FinalsSuppressed,
     /// Finals published marked `"confidence": "low"`.
     FinalsLowConfidence,
+    /// Finals published from the transcript of their early final (transcribed during the pause).
+    FinalsEarly,
+    /// Early finals dropped: speech resumed after the pause, or they gave way to another final.
+    EarlyFinalsDropped,
     /// Attempts to connect to the MQTT broker.
     MqttConnectAttempts,
     /// ConnAcks received.
@@ -54,7 +58,7 @@ pub enum Counter {
 
 impl Counter {
     /// All counters, in display order.
-    pub const ALL: [Counter; 21] = [
+    pub const ALL: [Counter; 23] = [
         Counter::AudioSamplesIn,
         Counter::AudioOverruns,
         Counter::DroppedAudioMs,
@@ -64,6 +68,8 @@ impl Counter {
         Counter::PartialsSkipped,
         Counter::FinalsSuppressed,
         Counter::FinalsLowConfidence,
+        Counter::FinalsEarly,
+        Counter::EarlyFinalsDropped,
         Counter::MqttConnectAttempts,
         Counter::MqttConnected,
         Counter::MqttDisconnects,
@@ -90,6 +96,8 @@ impl Counter {
             Counter::PartialsSkipped => "partials_skipped",
             Counter::FinalsSuppressed => "finals_suppressed",
             Counter::FinalsLowConfidence => "finals_low_confidence",
+            Counter::FinalsEarly => "finals_early",
+            Counter::EarlyFinalsDropped => "early_finals_dropped",
             Counter::MqttConnectAttempts => "mqtt_connect_attempts",
             Counter::MqttConnected => "mqtt_connected",
             Counter::MqttDisconnects => "mqtt_disconnects",

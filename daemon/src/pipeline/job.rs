@@ -30,4 +30,9 @@ pub struct Job {
     /// Mean VAD speech probability over the job's 32 ms chunks: the endpointer's own evidence
     /// of speech, next to Whisper's `no_speech_prob`.
     pub vad_speech_prob: f32,
+    /// `Some(epoch)`: an early final, the final's exact audio transcribed while the endpointer
+    /// waits out the pause; kept by the worker, published only when the final itself comes,
+    /// and void once its source's speculation epoch moves on (speech resumed). Set by
+    /// [`super::queue::JobQueue::offer_early_final`].
+    pub early: Option<u64>,
 }

@@ -2,8 +2,11 @@
 //!
 //! Finals wait in FIFO order and are never skipped. Each source has at most one pending
 //! partial: a newer one replaces it (the older is counted as skipped), and a source's pending
-//! partial is discarded when that utterance's final arrives. The worker always takes finals
-//! first. The audio held by pending finals is the backlog that bounds lag.
+//! partial is discarded when that utterance's final arrives. Each source also has at most one
+//! pending *early final* (the audio of a final the endpointer is about to confirm, see
+//! [`JobQueue::offer_early_final`]). The worker takes finals first, then early finals, then
+//! partials; a partial being transcribed stops at its next decoder step when a final or an
+//! early final comes ([`JobQueue::has_finals`]). The audio held by pending finals is the backlog that bounds lag.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -24,6 +27,9 @@ pub struct JobQueue {
 struct State {
     finals: VecDeque<Job>,
     partials: HashMap<Arc<str>, Job>,
+    early: HashMap<Arc<str>, Job>,
+    /// Per source: the epoch of its current early final (moved on by every offer and withdrawal).
+    early_epochs: HashMap<Arc<str>, u64>,
     backlog_samples: u64,
     closed: bool,
 }
@@ -53,6 +59,14 @@ impl JobQueue {
             state.partials.remove(&job.source);
             self.metrics.incr(Counter::PartialsSkipped);
         }
+        if state
+            .early
+            .get(&job.source)
+            .is_some_and(|e| e.utterance_id == job.utterance_id)
+        {
+            // Not started yet: the final does the same work itself.
+            state.early.remove(&job.source);
+        }
         state.backlog_samples += job.audio.len() as u64;
         state.finals.push_back(job);
         self.ready.notify_one();
@@ -67,6 +81,47 @@ impl JobQueue {
         self.ready.notify_one();
     }
 
+    /// Whether a final or an early final is waiting: a partial being transcribed gives way.
+    pub fn has_finals(&self) -> bool {
+        let state = self.lock();
+        !(state.finals.is_empty() && state.early.is_empty())
+    }
+
+    /// Whether a final of another utterance than `utterance_id` is waiting: an early final
+    /// being transcribed gives way to it (but not to its own final, which will use its result).
+    pub fn has_finals_besides(&self, utterance_id: &str) -> bool {
+        self.lock()
+            .finals
+            .iter()
+            .any(|f| &*f.utterance_id != utterance_id)
+    }
+
+    /// Offers an early final: `job` is what the source's next final will be if its pause goes
+    /// on (the endpointer's `pending_end`). Replaces the source's pending one and voids any
+    /// being transcribed.
+    pub fn offer_early_final(&self, mut job: Job) {
+        let mut state = self.lock();
+        let epoch = state.early_epochs.entry(job.source.clone()).or_insert(0);
+        *epoch += 1;
+        job.early = Some(*epoch);
+        state.early.insert(job.source.clone(), job);
+        self.ready.notify_one();
+    }
+
+    /// Speech resumed: the source's early final (pending or being transcribed) is void.
+    pub fn withdraw_early_final(&self, source: &str) {
+        let mut state = self.lock();
+        state.early.remove(source);
+        if let Some(epoch) = state.early_epochs.get_mut(source) {
+            *epoch += 1;
+        }
+    }
+
+    /// Whether the early final of `source` with `epoch` still stands.
+    pub fn early_final_stands(&self, source: &str, epoch: u64) -> bool {
+        self.lock().early_epochs.get(source) == Some(&epoch)
+    }
+
     /// 16 kHz samples held by queued finals.
     pub fn backlog_samples(&self) -> u64 {
         self.lock().backlog_samples
@@ -79,15 +134,20 @@ impl JobQueue {
         state.closed = true;
         let dropped = state.partials.len() as u64;
         state.partials.clear();
+        state.early.clear();
         self.metrics.add(Counter::PartialsSkipped, dropped);
         self.ready.notify_all();
     }
 
-    /// The next job, finals first; waits up to `timeout`. `Ok(None)`: nothing yet;
-    /// `Err(Closed)`: closed and drained.
+    /// The next job, finals first, then early finals, then partials; waits up to `timeout`.
+    /// `Ok(None)`: nothing yet; `Err(Closed)`: closed and drained.
     pub fn pop(&self, timeout: Duration) -> Result<Option<Job>, Closed> {
         let mut state = self.lock();
-        if state.finals.is_empty() && state.partials.is_empty() && !state.closed {
+        if state.finals.is_empty()
+            && state.early.is_empty()
+            && state.partials.is_empty()
+            && !state.closed
+        {
             state = self
                 .ready
                 .wait_timeout(state, timeout)
@@ -97,6 +157,9 @@ impl JobQueue {
         if let Some(job) = state.finals.pop_front() {
             state.backlog_samples -= job.audio.len() as u64;
             return Ok(Some(job));
+        }
+        if let Some(source) = state.early.keys().next().cloned() {
+            return Ok(state.early.remove(&source));
         }
         if let Some(source) = state.partials.keys().next().cloned() {
             return Ok(state.partials.remove(&source));
@@ -131,6 +194,7 @@ mod tests {
             speech_end: Instant::now(),
             dropped_audio_ms: 0,
             vad_speech_prob: 1.0,
+            early: None,
         }
     }
 
@@ -143,6 +207,7 @@ mod tests {
         queue.offer_partial(job("a", "a-2", false, 10));
         queue.push_final(job("b", "b-1", true, 10));
         queue.push_final(job("b", "b-2", true, 10));
+        assert!(queue.has_finals());
         let order: Vec<String> = std::iter::from_fn(|| queue.pop(NOW).unwrap())
             .map(|j| j.utterance_id.to_string())
             .collect();
@@ -173,6 +238,35 @@ mod tests {
         assert_eq!(queue.backlog_samples(), 0);
         assert_eq!(&*queue.pop(NOW).unwrap().unwrap().utterance_id, "b-1");
         assert_eq!(metrics.get(Counter::PartialsSkipped), 1);
+    }
+
+    #[test]
+    fn early_finals_come_between_finals_and_partials_and_a_withdrawal_voids_them() {
+        let queue = JobQueue::new(Metrics::new());
+        queue.offer_partial(job("a", "a-1", false, 10));
+        queue.offer_early_final(job("a", "a-1", true, 10));
+        queue.push_final(job("b", "b-1", true, 10));
+        let first = queue.pop(NOW).unwrap().unwrap();
+        assert_eq!(&*first.utterance_id, "b-1");
+        assert_eq!(first.early, None);
+        let early = queue.pop(NOW).unwrap().unwrap();
+        let epoch = early.early.expect("an early final");
+        assert!(queue.early_final_stands("a", epoch));
+        assert!(!queue.has_finals_besides("a-1"));
+        queue.withdraw_early_final("a");
+        assert!(!queue.early_final_stands("a", epoch));
+        assert!(!queue.pop(NOW).unwrap().unwrap().is_final);
+    }
+
+    #[test]
+    fn a_final_takes_the_place_of_its_pending_early_final() {
+        let queue = JobQueue::new(Metrics::new());
+        queue.offer_early_final(job("a", "a-1", true, 10));
+        queue.push_final(job("a", "a-1", true, 10));
+        assert!(queue.has_finals());
+        assert!(!queue.has_finals_besides("a-1"));
+        assert!(queue.pop(NOW).unwrap().unwrap().early.is_none());
+        assert!(matches!(queue.pop(NOW), Ok(None)));
     }
 
     #[test]

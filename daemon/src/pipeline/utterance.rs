@@ -42,6 +42,9 @@ pub struct TrackerSettings {
     /// The source can wait (a file read as fast as possible): when the backlog is too large the
     /// tracker waits for inference instead of shedding audio, so nothing is lost.
     pub wait_for_backlog: bool,
+    /// Offer each pause's final early (the endpointer's `pending_end`), so it is transcribed
+    /// while the endpointer waits out `min_silence_ms`.
+    pub early_finals: bool,
 }
 
 /// Longest gap (overrun) filled with silence to keep the timeline; longer gaps are counted
@@ -81,6 +84,8 @@ pub struct UtteranceTracker {
     /// Whether the latest VAD chunk was speech: partials are only worth their CPU while someone
     /// is talking (in the trailing silence the final is about to come).
     speaking: bool,
+    /// The `(start, end)` of the early final offered for the open utterance's pause, if any.
+    early: Option<(u64, u64)>,
     queue: Arc<JobQueue>,
     metrics: Arc<Metrics>,
 }
@@ -110,6 +115,7 @@ impl UtteranceTracker {
             open: None,
             pending_dropped_ms: 0,
             speaking: false,
+            early: None,
             queue,
             metrics,
         })
@@ -161,6 +167,9 @@ impl UtteranceTracker {
             for event in self.endpointer.push(probability) {
                 self.handle(event);
             }
+            if self.settings.early_finals {
+                self.update_early_final();
+            }
         }
         self.maybe_offer_partial();
         self.trim();
@@ -203,6 +212,10 @@ impl UtteranceTracker {
                 let Some(open) = self.open.take() else {
                     return;
                 };
+                if self.early.take() != Some((start_sample, end_sample)) {
+                    // Not the end that was announced (a split): that early work is void.
+                    self.queue.withdraw_early_final(&self.source);
+                }
                 let start = start_sample.max(open.start).max(self.buf_start);
                 let end = end_sample.min(self.stream_end()).max(start);
                 let speech_end = if split {
@@ -216,6 +229,30 @@ impl UtteranceTracker {
                 self.queue.push_final(job);
             }
         }
+    }
+
+    /// Offers the final of a pause that has begun (its audio is complete), or withdraws the
+    /// offer when speech resumed.
+    fn update_early_final(&mut self) {
+        let pending = self.endpointer.pending_end();
+        if pending == self.early {
+            return;
+        }
+        if self.early.take().is_some() {
+            self.queue.withdraw_early_final(&self.source);
+        }
+        let (Some((start_sample, end_sample)), Some(open)) = (pending, &self.open) else {
+            return;
+        };
+        let start = start_sample.max(open.start).max(self.buf_start);
+        let end = end_sample.min(self.stream_end()).max(start);
+        let mut job = self.job(open, start, end, true);
+        job.speech_end = self.clock.instant_of(
+            end.saturating_sub(self.settings.speech_pad_samples)
+                .max(start),
+        );
+        self.queue.offer_early_final(job);
+        self.early = pending;
     }
 
     fn maybe_offer_partial(&mut self) {
@@ -249,6 +286,7 @@ impl UtteranceTracker {
             speech_end: self.clock.instant_of(end),
             dropped_audio_ms: open.dropped_ms,
             vad_speech_prob: self.mean_probability(start, end),
+            early: None,
         }
     }
 
@@ -318,6 +356,7 @@ mod tests {
             max_backlog_samples: max_backlog_secs * 16_000,
             speech_pad_samples: 200 * 16,
             wait_for_backlog: false,
+            early_finals: true,
         };
         UtteranceTracker::new(
             "t",
@@ -382,6 +421,49 @@ mod tests {
         assert!(last.is_final);
         assert_eq!(&*last.utterance_id, "t-7-2");
         assert!(last.start_offset > f.end_offset);
+    }
+
+    #[test]
+    fn an_early_final_is_the_final_to_the_sample_and_is_void_when_speech_resumes() {
+        let queue = JobQueue::new(Metrics::new());
+        let mut t = tracker(&queue, 60);
+        let mut audio = vec![0.0; 16_000];
+        audio.extend(tone(2.0));
+        audio.extend(vec![0.0; 4_800]); // 300 ms: the pause holds the 200 ms padding
+        feed(&mut t, &audio);
+        let early: Vec<Job> = drain(&queue)
+            .into_iter()
+            .filter(|j| j.early.is_some())
+            .collect();
+        assert_eq!(early.len(), 1, "one early final for the pause");
+        feed(&mut t, &vec![0.0; 8_000]);
+        let finals: Vec<Job> = drain(&queue).into_iter().filter(|j| j.is_final).collect();
+        assert_eq!(finals.len(), 1);
+        let (e, f) = (&early[0], &finals[0]);
+        assert!(e.is_final && f.early.is_none());
+        assert_eq!(e.utterance_id, f.utterance_id);
+        assert_eq!(
+            (e.start_offset, e.end_offset),
+            (f.start_offset, f.end_offset)
+        );
+        assert_eq!(e.audio, f.audio);
+        assert_eq!(e.vad_speech_prob, f.vad_speech_prob);
+        let epoch = e.early.unwrap();
+        assert!(
+            queue.early_final_stands("t", epoch),
+            "its final came: it stands"
+        );
+
+        // A pause that is not an end: the early final is void once speech resumes.
+        feed(&mut t, &tone(2.0));
+        feed(&mut t, &vec![0.0; 4_800]);
+        let early = drain(&queue)
+            .into_iter()
+            .find(|j| j.early.is_some())
+            .expect("an early final for the second pause");
+        let epoch = early.early.unwrap();
+        feed(&mut t, &tone(0.5));
+        assert!(!queue.early_final_stands("t", epoch));
     }
 
     #[test]

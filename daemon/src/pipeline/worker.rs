@@ -1,5 +1,10 @@
 //! The inference worker: one thread that takes jobs (finals first), transcribes them, applies
-//! the hallucination guards and publishes the JSON messages.
+//! the hallucination guards and publishes the JSON messages. A partial gives way to a final:
+//! it stops at its next decoder step once a final or an early final is queued (counted as a
+//! skipped partial).
+//! An early final (the audio of a pause the endpointer has not confirmed yet) is transcribed
+//! and kept, unpublished; its final then publishes that transcript at once. It stops when
+//! speech resumes or another utterance's final is waiting.
 //!
 //! The guards never swallow speech. A transcript is withheld only on evidence that there was
 //! no speech: no words at all, or Whisper's joint rule (`no_speech_prob` above its threshold
@@ -15,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use percept_models::whisper::{
-    TranscribeOptions, Transcriber, Transcript, collapse_repeated_ngrams,
+    TranscribeOptions, Transcriber, Transcript, WhisperError, collapse_repeated_ngrams,
 };
 
 use super::clock::{rfc3339_millis, samples_to_secs};
@@ -46,6 +51,9 @@ pub struct WorkerSettings {
     pub compression_ratio_threshold: f32,
     /// Repeats of a phrase kept by the n-gram guard.
     pub max_ngram_repeats: usize,
+    /// An utterance starting at most this many 16 kHz samples after the source's previous
+    /// (confident) final ended is prompted with that final's text; 0: never.
+    pub prompt_previous_samples: u64,
     /// `{prefix}/{device}`: the topic root.
     pub topic_root: String,
     /// QoS of finals.
@@ -72,11 +80,14 @@ pub fn spawn_worker(
         .name("inference".into())
         .spawn(move || {
             let mut worker = Worker {
+                queue: queue.clone(),
                 transcriber,
                 publisher,
                 settings,
                 metrics,
                 revisions: HashMap::new(),
+                previous_finals: HashMap::new(),
+                early: HashMap::new(),
             };
             loop {
                 match queue.pop(Duration::from_millis(200)) {
@@ -89,25 +100,98 @@ pub fn spawn_worker(
 }
 
 struct Worker {
+    queue: Arc<JobQueue>,
     transcriber: Transcriber,
     publisher: Arc<dyn Publisher>,
     settings: WorkerSettings,
     metrics: Arc<Metrics>,
     /// Next revision per open utterance (removed at its final).
     revisions: HashMap<Arc<str>, u32>,
+    /// Per source: where its last confident final ended and that final's text tokens.
+    previous_finals: HashMap<Arc<str>, PreviousFinal>,
+    /// Per source: the transcript of its latest early final, waiting for the final.
+    early: HashMap<Arc<str>, EarlyResult>,
+}
+
+/// A transcribed early final and the audio it covers.
+#[derive(Debug)]
+struct EarlyResult {
+    utterance_id: Arc<str>,
+    start_offset: u64,
+    end_offset: u64,
+    transcript: Transcript,
+}
+
+impl EarlyResult {
+    /// Whether `job` (a final) covers exactly this audio.
+    fn is_for(&self, job: &Job) -> bool {
+        self.utterance_id == job.utterance_id
+            && self.start_offset == job.start_offset
+            && self.end_offset == job.end_offset
+    }
+}
+
+/// A source's last confident final, the prompt of what it says next.
+#[derive(Debug)]
+struct PreviousFinal {
+    end_offset: u64,
+    text_tokens: Vec<u32>,
+}
+
+/// Text tokens of a transcript (timestamps and other special tokens left out).
+fn text_tokens(transcript: &Transcript, eot: u32) -> Vec<u32> {
+    transcript
+        .segments
+        .iter()
+        .flat_map(|s| s.tokens.iter().copied().filter(|&t| t < eot))
+        .collect()
 }
 
 impl Worker {
     fn handle(&mut self, job: Job) {
         let span = tracing::info_span!("decode", source = %job.source, utterance = %job.utterance_id, is_final = job.is_final);
         let _guard = span.enter();
-        let options = if job.is_final {
+        let mut options = if job.is_final {
             &self.settings.final_options
         } else {
             &self.settings.partial_options
         };
+        let prompted;
+        if let Some(prompt) = self.prompt_for(&job) {
+            prompted = TranscribeOptions {
+                initial_prompt: prompt,
+                ..options.clone()
+            };
+            options = &prompted;
+        }
         let started = Instant::now();
-        let result = self.transcriber.transcribe(&job.audio, options);
+        if let Some(epoch) = job.early {
+            let options = options.clone();
+            self.transcribe_early(&job, &options, epoch);
+            return;
+        }
+        let early = if job.is_final {
+            self.early.remove(&job.source).filter(|e| {
+                let fits = e.is_for(&job);
+                if !fits {
+                    self.metrics.incr(Counter::EarlyFinalsDropped);
+                }
+                fits
+            })
+        } else {
+            None
+        };
+        let result = if let Some(early) = early {
+            tracing::debug!("final transcribed early");
+            self.metrics.incr(Counter::FinalsEarly);
+            Ok(early.transcript)
+        } else if job.is_final {
+            self.transcriber.transcribe(&job.audio, options)
+        } else {
+            let queue = &self.queue;
+            self.transcriber
+                .transcribe_until(&job.audio, options, &|| queue.has_finals())
+        };
         tracing::debug!(
             audio_ms = job.audio.len() / 16,
             infer_ms = started.elapsed().as_millis() as u64,
@@ -115,6 +199,11 @@ impl Worker {
         );
         let transcript = match result {
             Ok(t) => t,
+            Err(WhisperError::Stopped) => {
+                tracing::debug!("partial stopped: a final is waiting");
+                self.metrics.incr(Counter::PartialsSkipped);
+                return;
+            }
             Err(e) => {
                 tracing::error!(error = %e, "transcription failed; utterance dropped");
                 if job.is_final {
@@ -157,6 +246,77 @@ impl Worker {
             }
         }
         self.revisions.remove(&job.utterance_id);
+        self.remember_final(&job, &transcript, verdict);
+    }
+
+    /// Transcribes an early final and keeps it for its final; gives up when speech resumed
+    /// (the epoch moved on) or another utterance's final is waiting.
+    fn transcribe_early(&mut self, job: &Job, options: &TranscribeOptions, epoch: u64) {
+        let queue = &self.queue;
+        let stop = || {
+            !queue.early_final_stands(&job.source, epoch)
+                || queue.has_finals_besides(&job.utterance_id)
+        };
+        let started = Instant::now();
+        match self
+            .transcriber
+            .transcribe_until(&job.audio, options, &stop)
+        {
+            Ok(transcript) => {
+                tracing::debug!(
+                    audio_ms = job.audio.len() / 16,
+                    infer_ms = started.elapsed().as_millis() as u64,
+                    "early final transcribed"
+                );
+                let replaced = self.early.insert(
+                    job.source.clone(),
+                    EarlyResult {
+                        utterance_id: job.utterance_id.clone(),
+                        start_offset: job.start_offset,
+                        end_offset: job.end_offset,
+                        transcript,
+                    },
+                );
+                if replaced.is_some() {
+                    self.metrics.incr(Counter::EarlyFinalsDropped);
+                }
+            }
+            Err(WhisperError::Stopped) => {
+                tracing::debug!("early final stopped");
+                self.metrics.incr(Counter::EarlyFinalsDropped);
+            }
+            // The final will try again and report it.
+            Err(e) => tracing::debug!(error = %e, "early final failed"),
+        }
+    }
+
+    /// The prompt for `job`: the text of its source's previous confident final, when that
+    /// ended at most `prompt_previous_samples` before the job's audio starts.
+    fn prompt_for(&self, job: &Job) -> Option<Vec<u32>> {
+        let limit = self.settings.prompt_previous_samples;
+        let previous = self.previous_finals.get(&job.source)?;
+        let gap = job.start_offset.saturating_sub(previous.end_offset);
+        (limit > 0 && gap <= limit && !previous.text_tokens.is_empty())
+            .then(|| previous.text_tokens.clone())
+    }
+
+    /// Keeps a confident final as its source's next prompt; anything else ends the chain.
+    fn remember_final(&mut self, job: &Job, transcript: &Transcript, verdict: Verdict) {
+        if self.settings.prompt_previous_samples == 0 {
+            return;
+        }
+        if verdict == Verdict::Publish(Confidence::High) {
+            let eot = self.transcriber.model().tokenizer().specials().eot;
+            self.previous_finals.insert(
+                job.source.clone(),
+                PreviousFinal {
+                    end_offset: job.end_offset,
+                    text_tokens: text_tokens(transcript, eot),
+                },
+            );
+        } else {
+            self.previous_finals.remove(&job.source);
+        }
     }
 
     fn publish(
@@ -359,6 +519,7 @@ mod tests {
             min_vad_speech_prob: 0.6,
             compression_ratio_threshold: 2.4,
             max_ngram_repeats: 2,
+            prompt_previous_samples: 0,
             topic_root: "perceptd/box".into(),
             qos_final: Qos::AtLeastOnce,
             qos_partial: Qos::AtMostOnce,

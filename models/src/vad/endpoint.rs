@@ -77,7 +77,7 @@ impl Default for EndpointConfig {
             min_speech_ms: 250,
             min_silence_ms: 500,
             speech_pad_ms: 200,
-            soft_max_utterance_ms: 5_000,
+            soft_max_utterance_ms: 2_000,
             soft_min_silence_ms: 96,
             max_utterance_ms: 20_000,
         }
@@ -250,6 +250,19 @@ impl Endpointer {
     /// Whether an utterance has started (its `Start` was emitted) and not yet ended.
     pub fn is_open(&self) -> bool {
         self.current.as_ref().is_some_and(|u| u.confirmed)
+    }
+
+    /// While an open utterance is in a pause that already holds its end padding
+    /// (`speech_pad_ms`, and at least `soft_min_silence_ms`) but has not ended it: the
+    /// `(start_sample, end_sample)` of the `End` this pause will give if it goes on long enough.
+    /// The audio of that final is complete now, so a caller can transcribe it while the
+    /// endpointer waits out `min_silence_ms`; `None` again (with the utterance still open)
+    /// means speech resumed and that work is void.
+    pub fn pending_end(&self) -> Option<(u64, u64)> {
+        let u = self.current.as_ref().filter(|u| u.confirmed)?;
+        let silence_start = u.silence_start?;
+        let held = self.position() - silence_start >= self.pad.max(self.soft_min_silence);
+        held.then_some((u.start, silence_start + self.pad))
     }
 
     /// Takes the speech probability of the next 512-sample chunk and returns the events it

@@ -116,6 +116,17 @@ pub fn decode(
     cross: &CrossKv,
     options: &DecodeOptions,
 ) -> Result<DecodingResult, WhisperError> {
+    decode_until(model, cross, options, &|| false)
+}
+
+/// [`decode`], asking `stop` before every decoder step: when it says true the pass ends with
+/// [`WhisperError::Stopped`] (a partial giving way to a final costs at most one step).
+pub fn decode_until(
+    model: &Arc<WhisperModel>,
+    cross: &CrossKv,
+    options: &DecodeOptions,
+    stop: &dyn Fn() -> bool,
+) -> Result<DecodingResult, WhisperError> {
     let tokenizer = model.tokenizer();
     let eot = tokenizer.specials().eot;
     let n_vocab = model.config().n_vocab;
@@ -137,6 +148,9 @@ pub fn decode(
     let mut sampled = Vec::new();
     let mut sum_logprob = 0.0f64;
     for _ in 0..sample_len {
+        if stop() {
+            return Err(WhisperError::Stopped);
+        }
         filters.apply(&mut logits, &sampled);
         let logprobs = log_softmax(&logits);
         let next = if options.temperature > 0.0 {

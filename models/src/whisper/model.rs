@@ -59,6 +59,9 @@ pub enum WhisperError {
         /// The engine's error.
         message: String,
     },
+    /// The caller's stop check said stop (a partial giving way to a final): no result.
+    #[error("stopped by the caller")]
+    Stopped,
 }
 
 impl WhisperError {

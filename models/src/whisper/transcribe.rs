@@ -7,7 +7,7 @@ use std::sync::Arc;
 use percept_dsp::whisper_mel::{HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log_mel_spectrogram};
 use serde::Serialize;
 
-use super::decode::{DecodeOptions, DecodingResult, Task, decode, detect_language};
+use super::decode::{DecodeOptions, DecodingResult, Task, decode_until, detect_language};
 use super::model::{WhisperError, WhisperModel};
 use super::{INPUT_STRIDE, TIME_PRECISION_SECS};
 
@@ -28,6 +28,9 @@ pub struct TranscribeOptions {
     pub no_speech_threshold: Option<f32>,
     /// Prompt each window with the text of the previous ones.
     pub condition_on_previous_text: bool,
+    /// Text tokens said just before this audio (the reference's `initial_prompt`, as tokens):
+    /// the first window's `<|startofprev|>` prompt. Empty: none.
+    pub initial_prompt: Vec<u32>,
     /// How much audio the encoder sees per window: the reference always encodes a full, zero-padded
     /// 30 s window; `Span` encodes only the audio (plus a little padding), which is much cheaper for
     /// short utterances.
@@ -87,6 +90,7 @@ impl Default for TranscribeOptions {
             logprob_threshold: Some(-1.0),
             no_speech_threshold: Some(0.6),
             condition_on_previous_text: true,
+            initial_prompt: Vec::new(),
             window: EncodeWindow::Full,
             max_tokens_per_second: None,
             skip_silence: true,
@@ -162,6 +166,17 @@ impl Transcriber {
         samples: &[f32],
         options: &TranscribeOptions,
     ) -> Result<Transcript, WhisperError> {
+        self.transcribe_until(samples, options, &|| false)
+    }
+
+    /// [`Transcriber::transcribe`], asking `stop` before each window's encoding and before
+    /// every decoder step; when it says true the call ends with [`WhisperError::Stopped`].
+    pub fn transcribe_until(
+        &self,
+        samples: &[f32],
+        options: &TranscribeOptions,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Transcript, WhisperError> {
         let config = self.model.config();
         let mel = log_mel_spectrogram(samples, config.n_mels, N_SAMPLES).map_err(|e| {
             WhisperError::Inference {
@@ -175,7 +190,7 @@ impl Transcriber {
             language = None;
         }
         let mut segments = Vec::new();
-        let mut all_tokens: Vec<u32> = Vec::new();
+        let mut all_tokens: Vec<u32> = options.initial_prompt.clone();
         let mut prompt_since = 0;
         let mut seek = 0;
         while seek < content_frames {
@@ -189,11 +204,14 @@ impl Transcriber {
                 segment_size,
                 frames,
             );
+            if stop() {
+                return Err(WhisperError::Stopped);
+            }
             let cross = self.model.prepare(&window, frames)?;
             if config.multilingual && language.is_none() {
                 language = Some(detect_language(&self.model, &cross)?.0);
             }
-            let prompt = if options.condition_on_previous_text {
+            let prompt = if options.condition_on_previous_text || seek == 0 {
                 all_tokens[prompt_since..].to_vec()
             } else {
                 Vec::new()
@@ -208,7 +226,7 @@ impl Transcriber {
                     .map(|rate| sample_len_for(rate, window_secs, self.model.config().n_text_ctx)),
                 ..DecodeOptions::default()
             };
-            let result = decode_with_fallback(&self.model, &cross, &base, options)?;
+            let result = decode_with_fallback(&self.model, &cross, &base, options, stop)?;
             let time_offset = (seek * HOP_LENGTH) as f32 / SAMPLE_RATE as f32;
             if options.skip_silence && is_silence(&result, options) {
                 seek += segment_size;
@@ -315,16 +333,18 @@ fn decode_with_fallback(
     cross: &super::model::CrossKv,
     base: &DecodeOptions,
     options: &TranscribeOptions,
+    stop: &dyn Fn() -> bool,
 ) -> Result<DecodingResult, WhisperError> {
     let mut last = None;
     for &temperature in &options.temperatures {
-        let result = decode(
+        let result = decode_until(
             model,
             cross,
             &DecodeOptions {
                 temperature,
                 ..base.clone()
             },
+            stop,
         )?;
         let too_repetitive = options
             .compression_ratio_threshold
@@ -343,7 +363,7 @@ fn decode_with_fallback(
     }
     match last {
         Some(result) => Ok(result),
-        None => decode(model, cross, base),
+        None => decode_until(model, cross, base, stop),
     }
 }
 

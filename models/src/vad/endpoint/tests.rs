@@ -68,7 +68,7 @@ fn the_default_config_is_valid_and_matches_the_documented_values() {
     );
     assert_eq!(
         (config.soft_max_utterance_ms, config.soft_min_silence_ms),
-        (5_000, 96)
+        (2_000, 96)
     );
 }
 
@@ -81,7 +81,11 @@ fn a_short_pause_ends_an_utterance_only_once_it_is_past_the_soft_limit() {
         probs.extend(seq(&[(SPEECH, 55), (SILENCE, 5)]));
     }
     probs.extend(seq(&[(SILENCE, 30)]));
-    let events = run(EndpointConfig::default(), &probs);
+    let config = EndpointConfig {
+        soft_max_utterance_ms: 5_000,
+        ..EndpointConfig::default()
+    };
+    let events = run(config, &probs);
     let got = ranges(&events);
     // Speech starts at chunk 10 (padded to at(10) − 200 ms). The pauses start at chunks
     // 65, 125, 185, …; the one at 185 is the first past 5 s (at(185) − at(10) + 200 ms ≈ 5.8 s);
@@ -599,4 +603,46 @@ proptest! {
             e.is_open()
         });
     }
+}
+
+#[test]
+fn a_pending_end_names_the_end_a_pause_will_give_and_clears_when_speech_resumes() {
+    let c = EndpointConfig::default();
+    let mut e = Endpointer::new(c).unwrap();
+    // 1 s of speech, then a pause: pending once the pause holds the 200 ms padding (7 chunks).
+    for _ in 0..31 {
+        e.push(0.9);
+    }
+    let mut pending = Vec::new();
+    for _ in 0..10 {
+        e.push(0.05);
+        pending.push(e.pending_end());
+    }
+    let expected = Some((0, at(31) + ms(c.speech_pad_ms)));
+    assert_eq!(pending[..6], [None; 6]);
+    assert!(pending[6..].iter().all(|p| *p == expected), "{pending:?}");
+    e.push(0.9);
+    assert_eq!(e.pending_end(), None, "speech resumed");
+    // A pause that does end it: the End is exactly the pending one.
+    let mut last_pending = None;
+    let mut end = None;
+    for _ in 0..40 {
+        let events = e.push(0.05);
+        if end.is_none() {
+            end = events.into_iter().find_map(|ev| match ev {
+                VadEvent::End {
+                    start_sample,
+                    end_sample,
+                    ..
+                } => Some((start_sample, end_sample)),
+                _ => None,
+            });
+            if end.is_none() {
+                last_pending = e.pending_end();
+            }
+        }
+    }
+    assert!(last_pending.is_some());
+    assert_eq!(end, last_pending);
+    assert_eq!(e.pending_end(), None, "ended");
 }

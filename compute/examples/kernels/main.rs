@@ -1,8 +1,11 @@
-//! Throughput of the CPU kernels next to this machine's measured per-core peaks (one thread).
+//! Throughput of the CPU kernels next to this host's limits (one thread).
 //!
-//! `cargo run --release --example kernels -p percept-compute`
-//! Peaks (notes/compute.md §0, AMD EPYC Zen 4): VNNI 472 GOP/s, f32 FMA 118 GFLOP/s, DRAM read
-//! 25 GB/s, L3 read 65 GB/s.
+//! `cargo run --release --example kernels -p percept-compute [SECTION]`
+//! The f32 FMA peak and the read bandwidths are measured first, on this host ([`peaks`]); the
+//! VNNI peak cannot be measured without VNNI and is the one of notes/compute.md §0 (AMD EPYC
+//! Zen 4: 472 GOP/s per core).
+
+mod peaks;
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -15,10 +18,10 @@ use percept_compute::cpu::gemm::{MatMut, MatRef, gemm_f32};
 use percept_compute::cpu::{Isa, IsaLevel, activation, norm, q8, softmax};
 use percept_compute::quant::{I8Rows, U8Rows};
 
+use peaks::Peaks;
+
+/// notes/compute.md §0 (Zen 4, one core): the only peak not measured here.
 const VNNI_PEAK_GOPS: f64 = 472.0;
-const F32_PEAK_GFLOPS: f64 = 118.0;
-const DRAM_GBS: f64 = 25.0;
-const L3_GBS: f64 = 65.0;
 
 /// Median wall time of `reps` runs, in seconds (for DRAM streams, where the best run is luck).
 fn median(reps: usize, mut f: impl FnMut()) -> f64 {
@@ -58,7 +61,7 @@ fn data(len: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
-fn int8_gemm(isa: Isa, m: usize, n: usize, k: usize) {
+fn int8_gemm(isa: Isa, m: usize, n: usize, k: usize, p: &Peaks) {
     let a = U8Rows::quantize(&data(m * k, 1), m, k).unwrap();
     let w = I8Rows::quantize(&data(n * k, 2), n, k).unwrap();
     let mut out = vec![0f32; m * n];
@@ -66,10 +69,15 @@ fn int8_gemm(isa: Isa, m: usize, n: usize, k: usize) {
         q8::gemm_q8(isa, &a, &w, None, black_box(&mut out)).unwrap()
     });
     let gops = 2.0 * (m * n * k) as f64 / t / 1e9;
-    let peak = if isa.level() == IsaLevel::Avx512Vnni {
-        format!(" = {:.0} % of VNNI peak", 100.0 * gops / VNNI_PEAK_GOPS)
-    } else {
-        String::new()
+    let peak = match (isa.level(), p.fma_gflops) {
+        (IsaLevel::Avx512Vnni, _) => {
+            format!(
+                " = {:.0} % of the Zen 4 VNNI peak",
+                100.0 * gops / VNNI_PEAK_GOPS
+            )
+        }
+        (_, Some(f)) => format!(" = {:.0} % of this host's f32 FMA peak", 100.0 * gops / f),
+        _ => String::new(),
     };
     println!(
         "int8 gemm  {:>10?} m={m:<5} n={n:<5} k={k:<5} {:>8.3} ms {gops:>7.1} GOP/s{peak}",
@@ -78,10 +86,10 @@ fn int8_gemm(isa: Isa, m: usize, n: usize, k: usize) {
     );
 }
 
-fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize) {
+fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize, p: &Peaks) {
     let a = U8Rows::quantize(&data(m * k, 3), m, k).unwrap();
-    // Hot: one matrix, L3-resident after the first run (19.9 MB < 32 MiB), best of 20. Cold:
-    // rotate over 8 copies (160 MB, 5× L3), median of 40.
+    // Hot: one matrix, again and again, best of 20 (L3-resident where 19.9 MB fit it). Cold:
+    // rotate over 8 copies (160 MB, beyond any L3 here), median of 40.
     let copies: Vec<I8Rows> = (0..8)
         .map(|i| I8Rows::quantize(&data(n * k, 10 + i), n, k).unwrap())
         .collect();
@@ -96,12 +104,12 @@ fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize) {
         q8::gemm_q8(isa, &a, &copies[i], None, black_box(&mut out)).unwrap()
     });
     for (what, t, peak, name) in [
-        ("hot ", hot, L3_GBS, "L3"),
-        ("cold", cold, DRAM_GBS, "DRAM"),
+        ("hot ", hot, p.cache_gbs, "cache read"),
+        ("cold", cold, p.dram_gbs, "DRAM read"),
     ] {
         let gbs = bytes / t / 1e9;
         println!(
-            "int8 gemv  {:>10?} m={m:<5} n={n:<5} k={k:<5} {:>8.3} ms {gbs:>7.1} GB/s {what} = {:.0} % of {name} {peak} GB/s",
+            "int8 gemv  {:>10?} m={m:<5} n={n:<5} k={k:<5} {:>8.3} ms {gbs:>7.1} GB/s {what} = {:.0} % of {name} {peak:.1} GB/s",
             isa.level(),
             t * 1e3,
             100.0 * gbs / peak
@@ -109,7 +117,7 @@ fn int8_gemv(isa: Isa, m: usize, n: usize, k: usize) {
     }
 }
 
-fn f32_gemm(m: usize, n: usize, k: usize) {
+fn f32_gemm(m: usize, n: usize, k: usize, p: &Peaks) {
     let x = data(m * k, 4);
     let w = data(n * k, 5);
     let mut y = vec![0f32; m * n];
@@ -127,9 +135,12 @@ fn f32_gemm(m: usize, n: usize, k: usize) {
     });
     let gf = 2.0 * (m * n * k) as f64 / t / 1e9;
     println!(
-        "f32 gemm   (gemm 0.19) m={m:<5} n={n:<5} k={k:<5} {:>8.3} ms {gf:>7.1} GFLOP/s = {:.0} % of f32 peak",
+        "f32 gemm   (gemm 0.19) m={m:<5} n={n:<5} k={k:<5} {:>8.3} ms {gf:>7.1} GFLOP/s{}",
         t * 1e3,
-        100.0 * gf / F32_PEAK_GFLOPS
+        p.fma_gflops.map_or(String::new(), |f| format!(
+            " = {:.0} % of this host's f32 FMA peak",
+            100.0 * gf / f
+        ))
     );
 }
 
@@ -166,7 +177,7 @@ fn elementwise(rows: usize, d: usize) {
     );
 }
 
-fn attention(t: usize) {
+fn attention(t: usize, p: &Peaks) {
     let h = Heads {
         heads: 6,
         d_head: 64,
@@ -195,10 +206,13 @@ fn attention(t: usize) {
     });
     let flops = 4.0 * (t * t * w) as f64;
     println!(
-        "encoder attention T={t} 6x64: {:.2} ms, {:.1} GFLOP/s (Q·Kᵀ and P·V) = {:.0} % of f32 peak",
+        "encoder attention T={t} 6x64: {:.2} ms, {:.1} GFLOP/s (Q·Kᵀ and P·V){}",
         tt * 1e3,
         flops / tt / 1e9,
-        100.0 * flops / tt / 1e9 / F32_PEAK_GFLOPS
+        p.fma_gflops.map_or(String::new(), |f| format!(
+            " = {:.0} % of this host's f32 FMA peak",
+            100.0 * flops / tt / 1e9 / f
+        ))
     );
 }
 
@@ -233,6 +247,14 @@ fn decoder(len: usize) {
 fn main() {
     let only = std::env::args().nth(1);
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+    let p = Peaks::measure();
+    println!(
+        "this host: f32 FMA {} GFLOP/s per core; read {:.1} GB/s from DRAM on one thread, {:.1} GB/s on all, {:.1} GB/s from a 4 MiB buffer",
+        p.fma_gflops.map_or("n/a".into(), |f| format!("{f:.0}")),
+        p.dram_gbs,
+        p.dram_all_gbs,
+        p.cache_gbs
+    );
     println!(
         "kernels available: {:?}",
         Isa::all_available()
@@ -252,12 +274,12 @@ fn main() {
                 (1500, 384, 1536),
                 (600, 1152, 384),
             ] {
-                int8_gemm(isa, m, n, k);
+                int8_gemm(isa, m, n, k, &p);
             }
         }
         if run("gemv") {
-            int8_gemv(isa, 1, 51_864, 384);
-            int8_gemv(isa, 4, 51_864, 384);
+            int8_gemv(isa, 1, 51_864, 384, &p);
+            int8_gemv(isa, 4, 51_864, 384, &p);
         }
     }
     if run("f32") {
@@ -267,7 +289,7 @@ fn main() {
             (1500, 384, 1536),
             (1, 1536, 384),
         ] {
-            f32_gemm(m, n, k);
+            f32_gemm(m, n, k, &p);
         }
     }
     if run("ops") {
@@ -276,8 +298,8 @@ fn main() {
         elementwise(1500, 384);
     }
     if run("attention") {
-        attention(600);
-        attention(1500);
+        attention(600, &p);
+        attention(1500, &p);
         decoder(100);
         decoder(1500);
     }
