@@ -351,7 +351,12 @@ mod tests {
 
     fn tracker(queue: &Arc<JobQueue>, max_backlog_secs: u64) -> UtteranceTracker {
         let settings = TrackerSettings {
-            endpoint: EndpointConfig::default(),
+            // Utterances of these tests run 2–3 s: with the soft limit at 5 s they end only
+            // at `min_silence_ms`, with the whole 200 ms padding.
+            endpoint: EndpointConfig {
+                soft_max_utterance_ms: 5_000,
+                ..EndpointConfig::default()
+            },
             partial_interval_samples: 16_000,
             max_backlog_samples: max_backlog_secs * 16_000,
             speech_pad_samples: 200 * 16,

@@ -238,11 +238,19 @@ fn pre_padding_is_clamped_at_the_start_of_the_stream() {
     assert_eq!(events[0].1, VadEvent::Start { start_sample: 0 });
 }
 
+/// The defaults with the soft limit at 5 s, so utterances of 2–5 s end only at `min_silence_ms`.
+fn before_the_soft_limit() -> EndpointConfig {
+    EndpointConfig {
+        soft_max_utterance_ms: 5_000,
+        ..EndpointConfig::default()
+    }
+}
+
 #[test]
 fn a_pause_shorter_than_min_silence_keeps_the_utterance_open() {
     // 15 chunks = 480 ms < 500 ms; 16 chunks = 512 ms is enough.
     let probs = seq(&[(SPEECH, 20), (SILENCE, 15), (SPEECH, 20), (SILENCE, 16)]);
-    let events = run(EndpointConfig::default(), &probs);
+    let events = run(before_the_soft_limit(), &probs);
     assert_eq!(
         ranges(&events),
         vec![(0, at(55) + ms(200), false)],
@@ -257,7 +265,7 @@ fn a_pause_shorter_than_min_silence_keeps_the_utterance_open() {
 
 #[test]
 fn probabilities_between_the_thresholds_neither_start_nor_end_speech() {
-    let config = EndpointConfig::default();
+    let config = before_the_soft_limit();
     // Alone, they never start an utterance.
     assert!(run(config, &seq(&[(UNSURE, 100)])).is_empty());
     // After speech, 64 chunks (2 s) of them keep the utterance going and extend it.
