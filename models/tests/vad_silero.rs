@@ -88,9 +88,15 @@ fn probabilities(session: &mut VadSession, samples: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// Utterances `(start, end)` in samples found with the default endpoint config.
+/// Utterances `(start, end)` in samples found with the default endpoint config (soft limit 5 s).
 fn utterances(probs: &[f32]) -> Vec<(u64, u64)> {
-    let mut endpointer = Endpointer::new(EndpointConfig::default()).unwrap();
+    // Sentence boundaries at min_silence_ms: the 2 s soft limit would also end a sentence at a
+    // pause inside it (what the daemon wants in conversation, not what this test measures).
+    let mut endpointer = Endpointer::new(EndpointConfig {
+        soft_max_utterance_ms: 5_000,
+        ..EndpointConfig::default()
+    })
+    .unwrap();
     let mut events: Vec<VadEvent> = probs.iter().flat_map(|&p| endpointer.push(p)).collect();
     events.extend(endpointer.finish());
     events
