@@ -18,7 +18,7 @@ use percept_compute::cpu::gemm::{MatMut, MatRef, gemm_f32};
 use percept_compute::cpu::{Isa, IsaLevel, activation, norm, q8, softmax};
 use percept_compute::quant::{I8Rows, U8Rows};
 
-use peaks::Peaks;
+use peaks::{Peaks, best};
 
 /// notes/compute.md §0 (Zen 4, one core): the only peak not measured here.
 const VNNI_PEAK_GOPS: f64 = 472.0;
@@ -35,18 +35,6 @@ fn median(reps: usize, mut f: impl FnMut()) -> f64 {
         .collect();
     t.sort_by(f64::total_cmp);
     t[reps / 2]
-}
-
-/// Best wall time of `reps` runs, in seconds.
-fn best(reps: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    (0..reps)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 fn data(len: usize, seed: u32) -> Vec<f32> {

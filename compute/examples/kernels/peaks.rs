@@ -50,7 +50,8 @@ impl Peaks {
     }
 }
 
-fn best(reps: usize, mut f: impl FnMut()) -> f64 {
+/// Best wall time of `reps` runs (after one warm-up), in seconds.
+pub fn best(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
     (0..reps)
         .map(|_| {

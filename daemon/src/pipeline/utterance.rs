@@ -216,16 +216,7 @@ impl UtteranceTracker {
                     // Not the end that was announced (a split): that early work is void.
                     self.queue.withdraw_early_final(&self.source);
                 }
-                let start = start_sample.max(open.start).max(self.buf_start);
-                let end = end_sample.min(self.stream_end()).max(start);
-                let speech_end = if split {
-                    end
-                } else {
-                    end.saturating_sub(self.settings.speech_pad_samples)
-                        .max(start)
-                };
-                let mut job = self.job(&open, start, end, true);
-                job.speech_end = self.clock.instant_of(speech_end);
+                let job = self.final_job(&open, start_sample, end_sample, split);
                 self.queue.push_final(job);
             }
         }
@@ -244,15 +235,31 @@ impl UtteranceTracker {
         let (Some((start_sample, end_sample)), Some(open)) = (pending, &self.open) else {
             return;
         };
-        let start = start_sample.max(open.start).max(self.buf_start);
-        let end = end_sample.min(self.stream_end()).max(start);
-        let mut job = self.job(open, start, end, true);
-        job.speech_end = self.clock.instant_of(
-            end.saturating_sub(self.settings.speech_pad_samples)
-                .max(start),
-        );
+        let job = self.final_job(open, start_sample, end_sample, false);
         self.queue.offer_early_final(job);
         self.early = pending;
+    }
+
+    /// The final of `open` for the endpointer's `[start_sample, end_sample)`, clamped to the
+    /// audio held; its speech ends before the end padding unless it was `split`.
+    fn final_job(
+        &self,
+        open: &OpenUtterance,
+        start_sample: u64,
+        end_sample: u64,
+        split: bool,
+    ) -> Job {
+        let start = start_sample.max(open.start).max(self.buf_start);
+        let end = end_sample.min(self.stream_end()).max(start);
+        let speech_end = if split {
+            end
+        } else {
+            end.saturating_sub(self.settings.speech_pad_samples)
+                .max(start)
+        };
+        let mut job = self.job(open, start, end, true);
+        job.speech_end = self.clock.instant_of(speech_end);
+        job
     }
 
     fn maybe_offer_partial(&mut self) {
