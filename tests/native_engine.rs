@@ -138,3 +138,73 @@ fn native_engine_matches_tract_in_f32_and_stays_close_in_int8() {
         "int8 WER {wer_int8:.4} is more than 1 point above f32's {wer_f32:.4}"
     );
 }
+
+/// A sentence transcribed after another one (its audio, then its text forced) gives its own
+/// words only, timed from its own start; the same as alone, on clean speech.
+#[test]
+fn a_sentence_after_its_left_context_gives_only_its_own_words() {
+    use percept_models::whisper::{LeftContext, TranscribeOptions, Transcriber};
+    let refs = sentences();
+    let speech = make_speech("left_context");
+    let int8 = model(EngineOptions::native(Precision::Int8).with_threads(2));
+    let transcriber = Transcriber::new(int8.clone());
+    let normalizer =
+        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
+            .unwrap();
+    let read = |i: usize| {
+        read_audio_16k(
+            &speech.join(format!("s{i:02}.wav")).to_string_lossy(),
+            InputFormat::Wav,
+        )
+        .unwrap()
+    };
+    let options = TranscribeOptions {
+        skip_silence: false,
+        ..TranscribeOptions::default()
+    };
+    let eot = int8.tokenizer().specials().eot;
+    let (mut alone, mut after) = (Vec::new(), Vec::new());
+    for i in 1..refs.len() {
+        let (first, second) = (read(i), read(i + 1));
+        let context = transcriber.transcribe(&first, &options).unwrap();
+        let tokens: Vec<u32> = context
+            .segments
+            .iter()
+            .flat_map(|s| s.tokens.iter().copied().filter(|&t| t < eot))
+            .collect();
+        let left = LeftContext {
+            audio: &first,
+            tokens: &tokens,
+        };
+        let got = transcriber
+            .transcribe_after(&left, &second, &options, &|| false)
+            .unwrap();
+        let secs = second.len() as f32 / 16_000.0;
+        for s in &got.segments {
+            assert!(
+                s.start >= 0.0 && s.end <= secs + 0.5 && s.start <= s.end,
+                "s{:02}: segment {:.2}–{:.2} s outside its {secs:.2} s",
+                i + 1,
+                s.start,
+                s.end
+            );
+        }
+        eprintln!("s{:02} after s{i:02}: {}", i + 1, got.text());
+        alone.push(transcriber.transcribe(&second, &options).unwrap().text());
+        after.push(got.text());
+    }
+    let want = &refs[1..];
+    let wer_alone = wer_for_texts(&normalizer, want, &alone).unwrap().wer();
+    let wer_after = wer_for_texts(&normalizer, want, &after).unwrap().wer();
+    eprintln!(
+        "WER alone {:.2} %, after the previous sentence {:.2} %",
+        wer_alone * 100.0,
+        wer_after * 100.0
+    );
+    // A context that leaked into the output (its text repeated) would add its words as
+    // insertions: tens of points.
+    assert!(
+        wer_after <= wer_alone + 0.02,
+        "WER after context {wer_after:.4} vs alone {wer_alone:.4}"
+    );
+}

@@ -218,6 +218,8 @@ fn worker_settings(
         compression_ratio_threshold: speech.compression_ratio_threshold,
         max_ngram_repeats: speech.max_ngram_repeats,
         prompt_previous_samples: speech.prompt_previous_ms * 16,
+        context_previous_samples: speech.context_previous_ms * 16,
+        context_gap_samples: speech.context_gap_ms * 16,
         topic_root: topic_root.to_string(),
         qos_final: mqtt.qos_final,
         qos_partial: mqtt.qos_partial,

@@ -134,6 +134,17 @@ pub struct SpeechConfig {
     /// Default: 0.
     #[serde(default)]
     pub prompt_previous_ms: u64,
+    /// Transcribe a final after the same source's previous confident final: its audio first,
+    /// its text forced as the start of the transcript, then the new audio, of which only the
+    /// new text is kept. A short phrase is heard as part of its sentence, as in a long window.
+    /// Used when that final is at most this many milliseconds long (and the two fit one 30 s
+    /// window), ended at most `context_gap_ms` before, and the VAD heard speech in the new
+    /// one; 0 turns it off. Default: 0.
+    #[serde(default)]
+    pub context_previous_ms: u64,
+    /// See `context_previous_ms`. Default: 1000.
+    #[serde(default = "defaults::context_gap_ms")]
+    pub context_gap_ms: u64,
     /// Transcribe a final as soon as its pause holds the end padding (`[vad] speech_pad_ms`),
     /// while the endpointer waits out `min_silence_ms`, and publish it the moment the pause
     /// is confirmed; the work is dropped if speech resumes. The same audio, the same text, less
@@ -315,6 +326,9 @@ mod defaults {
     }
     pub fn max_ngram_repeats() -> usize {
         2
+    }
+    pub fn context_gap_ms() -> u64 {
+        1000
     }
     pub fn vad_threshold() -> f32 {
         0.5

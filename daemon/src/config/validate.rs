@@ -238,6 +238,18 @@ fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
             s.compression_ratio_threshold
         ));
     }
+    if s.context_previous_ms > 30_000 {
+        problems.push(format!(
+            "speech.context_previous_ms: must be <= 30000 (one window), got {}",
+            s.context_previous_ms
+        ));
+    }
+    if s.context_gap_ms > 60_000 {
+        problems.push(format!(
+            "speech.context_gap_ms: must be <= 60000, got {}",
+            s.context_gap_ms
+        ));
+    }
     if s.max_ngram_repeats == 0 {
         problems.push("speech.max_ngram_repeats: must be >= 1, got 0".into());
     }

@@ -20,7 +20,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use percept_models::whisper::{
-    TranscribeOptions, Transcriber, Transcript, WhisperError, collapse_repeated_ngrams,
+    LeftContext, TranscribeOptions, Transcriber, Transcript, WhisperError, collapse_repeated_ngrams,
 };
 
 use super::clock::{rfc3339_millis, samples_to_secs};
@@ -54,6 +54,12 @@ pub struct WorkerSettings {
     /// An utterance starting at most this many 16 kHz samples after the source's previous
     /// (confident) final ended is prompted with that final's text; 0: never.
     pub prompt_previous_samples: u64,
+    /// A final starting at most `context_gap_samples` after the source's previous confident
+    /// final is transcribed after that final's audio and text ([`LeftContext`]), when that
+    /// audio is at most this many samples long; 0: never.
+    pub context_previous_samples: u64,
+    /// See `context_previous_samples`.
+    pub context_gap_samples: u64,
     /// `{prefix}/{device}`: the topic root.
     pub topic_root: String,
     /// QoS of finals.
@@ -131,11 +137,39 @@ impl EarlyResult {
     }
 }
 
-/// A source's last confident final, the prompt of what it says next.
+/// A source's last confident final, the prompt or the left context of what it says next.
 #[derive(Debug)]
 struct PreviousFinal {
     end_offset: u64,
     text_tokens: Vec<u32>,
+    audio: Arc<[f32]>,
+}
+
+/// The left context of a final: its source's previous confident final, when that ended at
+/// most `context_gap_samples` before the final's audio starts, is at most
+/// `context_previous_samples` long, and the VAD heard speech in the final (so that the context
+/// cannot talk Whisper's no-speech vote out of a noise). Audio both hold (padding) is cut from
+/// the context's end.
+fn left_context<'a>(
+    previous: &'a PreviousFinal,
+    job: &Job,
+    settings: &WorkerSettings,
+) -> Option<LeftContext<'a>> {
+    let limit = settings.context_previous_samples;
+    let gap = job.start_offset.saturating_sub(previous.end_offset);
+    let overlap = previous.end_offset.saturating_sub(job.start_offset) as usize;
+    let keep = previous.audio.len().saturating_sub(overlap);
+    let usable = limit > 0
+        && job.is_final
+        && gap <= settings.context_gap_samples
+        && previous.audio.len() as u64 <= limit
+        && keep > 0
+        && !previous.text_tokens.is_empty()
+        && job.vad_speech_prob >= settings.min_vad_speech_prob;
+    usable.then(|| LeftContext {
+        audio: &previous.audio[..keep],
+        tokens: &previous.text_tokens,
+    })
 }
 
 /// Text tokens of a transcript (timestamps and other special tokens left out).
@@ -186,7 +220,7 @@ impl Worker {
             self.metrics.incr(Counter::FinalsEarly);
             Ok(early.transcript)
         } else if job.is_final {
-            self.transcriber.transcribe(&job.audio, options)
+            self.transcribe_final(&job, options, &|| false)
         } else {
             let queue = &self.queue;
             self.transcriber
@@ -258,10 +292,7 @@ impl Worker {
                 || queue.has_finals_besides(&job.utterance_id)
         };
         let started = Instant::now();
-        match self
-            .transcriber
-            .transcribe_until(&job.audio, options, &stop)
-        {
+        match self.transcribe_final(job, options, &stop) {
             Ok(transcript) => {
                 tracing::debug!(
                     audio_ms = job.audio.len() / 16,
@@ -290,6 +321,30 @@ impl Worker {
         }
     }
 
+    /// Transcribes a final (or an early final), after its left context when it has one.
+    fn transcribe_final(
+        &self,
+        job: &Job,
+        options: &TranscribeOptions,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Transcript, WhisperError> {
+        match self.context_for(job) {
+            Some(context) => {
+                tracing::debug!(
+                    context_ms = context.audio.len() / 16,
+                    "transcribing after the previous final"
+                );
+                self.transcriber
+                    .transcribe_after(&context, &job.audio, options, stop)
+            }
+            None => self.transcriber.transcribe_until(&job.audio, options, stop),
+        }
+    }
+
+    fn context_for(&self, job: &Job) -> Option<LeftContext<'_>> {
+        left_context(self.previous_finals.get(&job.source)?, job, &self.settings)
+    }
+
     /// The prompt for `job`: the text of its source's previous confident final, when that
     /// ended at most `prompt_previous_samples` before the job's audio starts.
     fn prompt_for(&self, job: &Job) -> Option<Vec<u32>> {
@@ -302,7 +357,8 @@ impl Worker {
 
     /// Keeps a confident final as its source's next prompt; anything else ends the chain.
     fn remember_final(&mut self, job: &Job, transcript: &Transcript, verdict: Verdict) {
-        if self.settings.prompt_previous_samples == 0 {
+        if self.settings.prompt_previous_samples == 0 && self.settings.context_previous_samples == 0
+        {
             return;
         }
         if verdict == Verdict::Publish(Confidence::High) {
@@ -312,6 +368,7 @@ impl Worker {
                 PreviousFinal {
                     end_offset: job.end_offset,
                     text_tokens: text_tokens(transcript, eot),
+                    audio: job.audio.clone(),
                 },
             );
         } else {
@@ -520,6 +577,8 @@ mod tests {
             compression_ratio_threshold: 2.4,
             max_ngram_repeats: 2,
             prompt_previous_samples: 0,
+            context_previous_samples: 0,
+            context_gap_samples: 0,
             topic_root: "perceptd/box".into(),
             qos_final: Qos::AtLeastOnce,
             qos_partial: Qos::AtMostOnce,
@@ -603,5 +662,57 @@ mod tests {
             duration_secs: 1.0,
         };
         assert_eq!(judge(&settings(), &empty, "", 0.9), Verdict::NoSpeech);
+    }
+
+    fn job_at(start_offset: u64, end_offset: u64, vad: f32) -> Job {
+        let now = std::time::SystemTime::now();
+        Job {
+            source: "mic".into(),
+            utterance_id: "mic-1-2".into(),
+            is_final: true,
+            audio: vec![0.0; (end_offset - start_offset) as usize].into(),
+            start_offset,
+            end_offset,
+            start_wall: now,
+            end_wall: now,
+            speech_end: Instant::now(),
+            dropped_audio_ms: 0,
+            vad_speech_prob: vad,
+            early: None,
+        }
+    }
+
+    #[test]
+    fn the_previous_final_is_the_left_context_only_when_close_short_and_speech() {
+        let s = WorkerSettings {
+            context_previous_samples: 8 * 16_000,
+            context_gap_samples: 16_000,
+            ..settings()
+        };
+        let previous = PreviousFinal {
+            end_offset: 48_000,
+            text_tokens: vec![7, 8],
+            audio: vec![0.5; 32_000].into(),
+        };
+        // Starts 0.5 s after it ended: the whole previous audio.
+        let c = left_context(&previous, &job_at(56_000, 80_000, 0.9), &s).unwrap();
+        assert_eq!((c.audio.len(), c.tokens), (32_000, &[7u32, 8][..]));
+        // Starts 0.1 s before it ended (both hold the padding): that 0.1 s is cut.
+        let c = left_context(&previous, &job_at(46_400, 80_000, 0.9), &s).unwrap();
+        assert_eq!(c.audio.len(), 30_400);
+        // Too far after it, weak VAD evidence, a partial, off, too long a previous final.
+        assert!(left_context(&previous, &job_at(70_000, 90_000, 0.9), &s).is_none());
+        assert!(left_context(&previous, &job_at(56_000, 80_000, 0.3), &s).is_none());
+        let partial = Job {
+            is_final: false,
+            ..job_at(56_000, 80_000, 0.9)
+        };
+        assert!(left_context(&previous, &partial, &s).is_none());
+        assert!(left_context(&previous, &job_at(56_000, 80_000, 0.9), &settings()).is_none());
+        let short = WorkerSettings {
+            context_previous_samples: 16_000,
+            ..s.clone()
+        };
+        assert!(left_context(&previous, &job_at(56_000, 80_000, 0.9), &short).is_none());
     }
 }

@@ -31,6 +31,10 @@ pub struct DecodeOptions {
     pub with_timestamps: bool,
     /// Previous text tokens to condition on (`<|startofprev|>` prompt).
     pub prompt: Vec<u32>,
+    /// Tokens forced at the start of the transcript (the text of audio at the start of the
+    /// window that is already transcribed): the pass continues after them and returns only
+    /// what it sampled. Timestamp rules see them as sampled tokens.
+    pub prefix: Vec<u32>,
     /// Maximum tokens to sample; `None` is half the text context (224), as the reference.
     pub sample_len: Option<usize>,
     /// Seed for sampling at temperature > 0.
@@ -45,6 +49,7 @@ impl Default for DecodeOptions {
             temperature: 0.0,
             with_timestamps: true,
             prompt: Vec::new(),
+            prefix: Vec::new(),
             sample_len: None,
             seed: 0x5eed_1e55,
         }
@@ -140,12 +145,14 @@ pub fn decode_until(
     let mut rng = XorShift(options.seed | 1);
 
     let mut session = model.session(cross)?;
-    let all = session.step(&initial)?;
+    let first: Vec<u32> = initial.iter().chain(&options.prefix).copied().collect();
+    let all = session.step(&first)?;
     let at_sot = &all[sot_index * n_vocab..(sot_index + 1) * n_vocab];
     let no_speech_prob = log_softmax(at_sot)[tokenizer.specials().no_speech as usize].exp();
-    let mut logits = all[(initial.len() - 1) * n_vocab..].to_vec();
+    let mut logits = all[(first.len() - 1) * n_vocab..].to_vec();
 
-    let mut sampled = Vec::new();
+    let forced = options.prefix.len();
+    let mut sampled = options.prefix.clone();
     let mut sum_logprob = 0.0f64;
     for _ in 0..sample_len {
         if stop() {
@@ -165,6 +172,7 @@ pub fn decode_until(
         sampled.push(next);
         logits = session.step(&[next])?;
     }
+    let sampled = sampled.split_off(forced);
     let text_tokens: Vec<u32> = sampled.iter().copied().filter(|&t| t < eot).collect();
     let text = tokenizer.decode(&text_tokens);
     Ok(DecodingResult {

@@ -20,7 +20,9 @@ pub use engine::{EngineKind, EngineOptions, Precision};
 pub use model::{AudioFeatures, CrossKv, DecoderSession, WhisperError, WhisperModel};
 pub use repeats::collapse_repeated_ngrams;
 pub use tokenizer::Tokenizer;
-pub use transcribe::{EncodeWindow, Segment, TranscribeOptions, Transcriber, Transcript};
+pub use transcribe::{
+    EncodeWindow, LeftContext, Segment, TranscribeOptions, Transcriber, Transcript,
+};
 
 /// Seconds per timestamp token (`<|0.02|>` steps).
 pub const TIME_PRECISION_SECS: f32 = 0.02;

@@ -177,7 +177,53 @@ impl Transcriber {
         options: &TranscribeOptions,
         stop: &dyn Fn() -> bool,
     ) -> Result<Transcript, WhisperError> {
+        self.run(samples, 0, &[], options, stop)
+    }
+
+    /// [`Transcriber::transcribe_until`] for audio that follows `context`, audio already
+    /// transcribed: the first window holds the context's audio and then `samples`, its
+    /// decoding starts with the context's text forced (as `<|0.00|> text <|end|>`), and only
+    /// what follows is returned, timed from the start of `samples`. The model hears the
+    /// sentence the audio continues, as a long window would have given it. A context that
+    /// does not fit one window with `samples`, or has no text, is not used.
+    pub fn transcribe_after(
+        &self,
+        context: &LeftContext<'_>,
+        samples: &[f32],
+        options: &TranscribeOptions,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Transcript, WhisperError> {
+        let fits = context.audio.len() + samples.len() <= N_SAMPLES
+            && !context.tokens.is_empty()
+            && context.tokens.len() <= MAX_CONTEXT_TOKENS;
+        if !fits {
+            return self.run(samples, 0, &[], options, stop);
+        }
+        let joined: Vec<f32> = context.audio.iter().chain(samples).copied().collect();
+        let mut transcript =
+            self.run(&joined, context.audio.len(), context.tokens, options, stop)?;
+        if transcript.text().trim().is_empty() {
+            // The pass took the new audio for part of the context (or for nothing): hear it
+            // alone rather than lose it.
+            return self.run(samples, 0, &[], options, stop);
+        }
+        transcript.duration_secs = samples.len() as f32 / SAMPLE_RATE as f32;
+        Ok(transcript)
+    }
+
+    /// Transcribes `samples`, whose first `context_len` samples are context with the text
+    /// tokens `context_tokens` (none when `context_len` is 0).
+    fn run(
+        &self,
+        samples: &[f32],
+        context_len: usize,
+        context_tokens: &[u32],
+        options: &TranscribeOptions,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Transcript, WhisperError> {
         let config = self.model.config();
+        let specials = *self.model.tokenizer().specials();
+        let context_secs = context_len as f32 / SAMPLE_RATE as f32;
         let mel = log_mel_spectrogram(samples, config.n_mels, N_SAMPLES).map_err(|e| {
             WhisperError::Inference {
                 graph: "log-mel",
@@ -192,6 +238,14 @@ impl Transcriber {
         let mut segments = Vec::new();
         let mut all_tokens: Vec<u32> = options.initial_prompt.clone();
         let mut prompt_since = 0;
+        // The first window's forced start: the context's text between two timestamps.
+        let mut prefix = Vec::new();
+        if context_len > 0 {
+            let end = ((context_secs / TIME_PRECISION_SECS) as u32).min(MAX_TIMESTAMP_INDEX);
+            prefix.push(specials.timestamp_begin);
+            prefix.extend(context_tokens.iter().copied().filter(|&t| t < specials.eot));
+            prefix.push(specials.timestamp_begin + end);
+        }
         let mut seek = 0;
         while seek < content_frames {
             let segment_size = N_FRAMES.min(content_frames - seek);
@@ -221,13 +275,18 @@ impl Transcriber {
                 task: options.task,
                 language: language.clone(),
                 prompt,
+                prefix: if seek == 0 {
+                    prefix.clone()
+                } else {
+                    Vec::new()
+                },
                 sample_len: options
                     .max_tokens_per_second
                     .map(|rate| sample_len_for(rate, window_secs, self.model.config().n_text_ctx)),
                 ..DecodeOptions::default()
             };
             let result = decode_with_fallback(&self.model, &cross, &base, options, stop)?;
-            let time_offset = (seek * HOP_LENGTH) as f32 / SAMPLE_RATE as f32;
+            let time_offset = (seek * HOP_LENGTH) as f32 / SAMPLE_RATE as f32 - context_secs;
             if options.skip_silence && is_silence(&result, options) {
                 seek += segment_size;
                 continue;
@@ -244,7 +303,18 @@ impl Transcriber {
                     split.advance_frames = segment_size;
                 }
             }
-            for (start_pos, end_pos, tokens) in split.pieces {
+            if seek == 0 && context_len > 0 {
+                // The context's text is what the pass continues: a later window's prompt.
+                all_tokens.extend_from_slice(&prefix);
+            }
+            for (mut start_pos, end_pos, tokens) in split.pieces {
+                if seek == 0 && context_len > 0 {
+                    // A pass without a timestamp pair starts at the window (the context's
+                    // start); its own first timestamp says where the new audio's text begins.
+                    if let Some(&first) = tokens.first().filter(|&&t| t >= timestamp_begin) {
+                        start_pos = start_pos.max(first - timestamp_begin);
+                    }
+                }
                 let text = self.model.tokenizer().decode(
                     &tokens
                         .iter()
@@ -257,8 +327,8 @@ impl Transcriber {
                     continue;
                 }
                 segments.push(Segment {
-                    start: time_offset + start_pos as f32 * TIME_PRECISION_SECS,
-                    end: time_offset + end_pos as f32 * TIME_PRECISION_SECS,
+                    start: (time_offset + start_pos as f32 * TIME_PRECISION_SECS).max(0.0),
+                    end: (time_offset + end_pos as f32 * TIME_PRECISION_SECS).max(0.0),
                     text,
                     avg_logprob: result.avg_logprob,
                     no_speech_prob: result.no_speech_prob,
@@ -283,6 +353,23 @@ impl Transcriber {
         })
     }
 }
+
+/// Audio said just before the audio to transcribe, and what it said (text tokens; timestamps
+/// and other special tokens are left out).
+#[derive(Debug, Clone, Copy)]
+pub struct LeftContext<'a> {
+    /// 16 kHz mono samples, directly before the new audio.
+    pub audio: &'a [f32],
+    /// The context's transcript as tokens.
+    pub tokens: &'a [u32],
+}
+
+/// The most context tokens forced before a window's own text: a quarter of the text context,
+/// so the prompt and the window's text keep their room.
+const MAX_CONTEXT_TOKENS: usize = 112;
+
+/// The last timestamp position (30 s in 20 ms steps).
+const MAX_TIMESTAMP_INDEX: u32 = 1500;
 
 /// Whether a segment from timestamp position `start` to `end` (units of 20 ms) lies at least
 /// half within the window's `audio_secs` of audio. Past the audio there is only zero padding
