@@ -169,6 +169,13 @@ fn engine_options(s: &super::file::SpeechConfig, problems: &mut Vec<String>) -> 
     }
 }
 
+/// Reports `key` when `value` is above `max` (`why` follows the bound in the message).
+fn at_most(problems: &mut Vec<String>, key: &str, value: u64, max: u64, why: &str) {
+    if value > max {
+        problems.push(format!("{key}: must be <= {max}{why}, got {value}"));
+    }
+}
+
 fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
     let s = &file.speech;
     let is_whisper = |m: &percept_models::registry::KnownModel| m.family == ModelFamily::Whisper;
@@ -196,18 +203,9 @@ fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
             s.partial_interval_ms
         ));
     }
-    if s.span_pad_ms > 30_000 {
-        problems.push(format!(
-            "speech.span_pad_ms: must be <= 30000, got {}",
-            s.span_pad_ms
-        ));
-    }
-    if s.span_min_ms > 30_000 {
-        problems.push(format!(
-            "speech.span_min_ms: must be <= 30000, got {}",
-            s.span_min_ms
-        ));
-    }
+    let (pad, min) = (s.span_pad_ms.into(), s.span_min_ms.into());
+    at_most(problems, "speech.span_pad_ms", pad, 30_000, "");
+    at_most(problems, "speech.span_min_ms", min, 30_000, "");
     if s.max_backlog_ms < 5_000 {
         problems.push(format!(
             "speech.max_backlog_ms: must be >= 5000, got {}",
@@ -238,18 +236,16 @@ fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
             s.compression_ratio_threshold
         ));
     }
-    if s.context_previous_ms > 30_000 {
-        problems.push(format!(
-            "speech.context_previous_ms: must be <= 30000 (one window), got {}",
-            s.context_previous_ms
-        ));
-    }
-    if s.context_gap_ms > 60_000 {
-        problems.push(format!(
-            "speech.context_gap_ms: must be <= 60000, got {}",
-            s.context_gap_ms
-        ));
-    }
+    let (previous, gap) = (s.context_previous_ms, s.context_gap_ms);
+    let why = " (one window)";
+    at_most(
+        problems,
+        "speech.context_previous_ms",
+        previous,
+        30_000,
+        why,
+    );
+    at_most(problems, "speech.context_gap_ms", gap, 60_000, "");
     if s.max_ngram_repeats == 0 {
         problems.push("speech.max_ngram_repeats: must be >= 1, got 0".into());
     }

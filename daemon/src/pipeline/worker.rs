@@ -328,7 +328,8 @@ impl Worker {
         options: &TranscribeOptions,
         stop: &dyn Fn() -> bool,
     ) -> Result<Transcript, WhisperError> {
-        match self.context_for(job) {
+        let previous = self.previous_finals.get(&job.source);
+        match previous.and_then(|p| left_context(p, job, &self.settings)) {
             Some(context) => {
                 tracing::debug!(
                     context_ms = context.audio.len() / 16,
@@ -339,10 +340,6 @@ impl Worker {
             }
             None => self.transcriber.transcribe_until(&job.audio, options, stop),
         }
-    }
-
-    fn context_for(&self, job: &Job) -> Option<LeftContext<'_>> {
-        left_context(self.previous_finals.get(&job.source)?, job, &self.settings)
     }
 
     /// The prompt for `job`: the text of its source's previous confident final, when that

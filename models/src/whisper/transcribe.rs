@@ -241,7 +241,8 @@ impl Transcriber {
         // The first window's forced start: the context's text between two timestamps.
         let mut prefix = Vec::new();
         if context_len > 0 {
-            let end = ((context_secs / TIME_PRECISION_SECS) as u32).min(MAX_TIMESTAMP_INDEX);
+            let last = config.n_audio_ctx as u32;
+            let end = ((context_secs / TIME_PRECISION_SECS) as u32).min(last);
             prefix.push(specials.timestamp_begin);
             prefix.extend(context_tokens.iter().copied().filter(|&t| t < specials.eot));
             prefix.push(specials.timestamp_begin + end);
@@ -249,6 +250,8 @@ impl Transcriber {
         let mut seek = 0;
         while seek < content_frames {
             let segment_size = N_FRAMES.min(content_frames - seek);
+            // The first window holds the context: its text is forced, its time is before 0.
+            let continues_context = seek == 0 && context_len > 0;
             let frames = options.window.frames_for(segment_size);
             let window = window_of(
                 &mel.data,
@@ -275,7 +278,7 @@ impl Transcriber {
                 task: options.task,
                 language: language.clone(),
                 prompt,
-                prefix: if seek == 0 {
+                prefix: if continues_context {
                     prefix.clone()
                 } else {
                     Vec::new()
@@ -291,7 +294,7 @@ impl Transcriber {
                 seek += segment_size;
                 continue;
             }
-            let timestamp_begin = self.model.tokenizer().specials().timestamp_begin;
+            let timestamp_begin = specials.timestamp_begin;
             let mut split = split_segments(&result.tokens, timestamp_begin, segment_size);
             if matches!(options.window, EncodeWindow::Span { .. }) {
                 let before = split.pieces.len();
@@ -303,12 +306,12 @@ impl Transcriber {
                     split.advance_frames = segment_size;
                 }
             }
-            if seek == 0 && context_len > 0 {
+            if continues_context {
                 // The context's text is what the pass continues: a later window's prompt.
                 all_tokens.extend_from_slice(&prefix);
             }
             for (mut start_pos, end_pos, tokens) in split.pieces {
-                if seek == 0 && context_len > 0 {
+                if continues_context {
                     // A pass without a timestamp pair starts at the window (the context's
                     // start); its own first timestamp says where the new audio's text begins.
                     if let Some(&first) = tokens.first().filter(|&&t| t >= timestamp_begin) {
@@ -367,9 +370,6 @@ pub struct LeftContext<'a> {
 /// The most context tokens forced before a window's own text: a quarter of the text context,
 /// so the prompt and the window's text keep their room.
 const MAX_CONTEXT_TOKENS: usize = 112;
-
-/// The last timestamp position (30 s in 20 ms steps).
-const MAX_TIMESTAMP_INDEX: u32 = 1500;
 
 /// Whether a segment from timestamp position `start` to `end` (units of 20 ms) lies at least
 /// half within the window's `audio_secs` of audio. Past the audio there is only zero padding
