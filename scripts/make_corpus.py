@@ -24,6 +24,10 @@ Conditions (each with about 2 minutes of speech or more):
     radio         an old-radio chain: band limit, compression, soft clipping, hiss at 25 dB SNR
     noise_only    no speech: 10 minutes of mixed non-speech noise (pink, brown, white, mains hum, a fan,
                   Debian's Noise.wav, digital silence) at several levels (not part of `all`)
+Long files for `perceptd transcribe` (not part of `all`; `long` names the three):
+    long_gaps     sentences with 2-6 s gaps of digital silence, pink noise and a quiet room tone
+    long_telephone  the same layout (other sentences) through the telephone chain
+    long_conversation  two voices alternating with 160-240 ms between turns, 90 s or more, no pause
 
 Deterministic: fixed seeds, sox in repeatable mode (-R). Needs flite, festival +
 festvox-us-slt-hts, alsa-utils, sox. Stdlib only.
@@ -51,7 +55,8 @@ FLITE_VOICES = ["kal16", "awb", "rms", "slt"]
 HTS_VOICE = "hts_slt"
 SPEECH_CONDITIONS = ["oratory", "conversation", "telephone", "noise20", "noise10", "noise5", "reverb",
                      "radio"]
-ALL_CONDITIONS = SPEECH_CONDITIONS + ["noise_only"]
+LONG_CONDITIONS = ["long_gaps", "long_telephone", "long_conversation"]
+ALL_CONDITIONS = SPEECH_CONDITIONS + ["noise_only"] + LONG_CONDITIONS
 
 
 def sh(*args):
@@ -234,6 +239,50 @@ def conversation_layout(voices, rng):
     return tl
 
 
+def long_gaps_layout(tmp, voices, rng, count=26):
+    """`count` sentences, voices rotating, each followed by 2-6 s of digital silence, pink noise at
+    -50 dBFS or a room tone (low-passed brown noise at -55 dBFS), in turn."""
+    texts = lines("sentences.txt")
+    rng.shuffle(texts)
+    all_voices = FLITE_VOICES + [HTS_VOICE]
+    items = [(t, all_voices[i % len(all_voices)]) for i, t in enumerate(texts[:count])]
+    clips = voices.speak(items)
+    pink = noise(tmp, "pink", 6.0, 21)
+    room = sox_chain(tmp, noise(tmp, "brown", 6.0, 22), "lowpass", "300")
+    room_g = 1.0 / max(rms(room), 1e-9)
+    beds = [[0.0], [x * 10 ** (-50 / 20) for x in pink], [x * room_g * 10 ** (-55 / 20) for x in room]]
+    tl = Timeline()
+    for i, ((text, voice), clip) in enumerate(zip(items, clips)):
+        tl.add(set_level(clip, rng.uniform(-24, -18)), text, voice, 0.0)
+        bed = beds[i % 3]
+        tl.samples.extend(bed[k % len(bed)] for k in range(int(rng.uniform(2.0, 6.0) * RATE)))
+    return tl
+
+
+def long_conversation_layout(voices, rng):
+    """The dialogue once, two voices speaking a little slowly, 160-240 ms between turns, no block
+    pauses: 90 s or more of continuous conversation."""
+    turns = [l.split(":", 1) for l in lines("dialogue.txt")]
+    items = [(text.strip(), "kal16" if who == "A" else HTS_VOICE) for who, text in turns]
+    clips = voices.speak(items, stretch=1.1)
+    levels = {"kal16": -20, HTS_VOICE: -22}
+    tl = Timeline()
+    for (text, voice), clip in zip(items, clips):
+        tl.add(set_level(clip, levels[voice]), text, voice, rng.uniform(0.16, 0.24))
+    tl.samples.extend([0.0] * RATE)
+    return tl
+
+
+def telephone(tmp, samples):
+    """Band-limited, through an 8 kHz mu-law channel, and back to 16 kHz."""
+    mid = Path(tmp) / "tel.wav"
+    write_wav(Path(tmp) / "tel_in.wav", samples)
+    sh("sox", "-R", Path(tmp) / "tel_in.wav", "-r", "8000", "-e", "u-law", "-b", "8", mid,
+       "sinc", "300-3400")
+    to_16k(mid, Path(tmp) / "tel_out.wav")
+    return read_wav(Path(tmp) / "tel_out.wav")
+
+
 def sox_chain(tmp, samples, *effects):
     src, dst = Path(tmp) / "fx_in.wav", Path(tmp) / "fx_out.wav"
     write_wav(src, samples)
@@ -340,16 +389,16 @@ def make(condition, outdir, tmp):
         tl = oratory_layout(voices, rng)
     elif condition == "conversation":
         tl = conversation_layout(voices, rng)
+    elif condition in ("long_gaps", "long_telephone"):
+        tl = long_gaps_layout(tmp, voices, rng)
+        if condition == "long_telephone":
+            tl.samples = telephone(tmp, tl.samples)
+    elif condition == "long_conversation":
+        tl = long_conversation_layout(voices, rng)
     else:
         tl = sentences_layout(voices, rng)
         if condition == "telephone":
-            # band-limited, through an 8 kHz mu-law channel, and back to 16 kHz
-            mid = Path(tmp) / "tel.wav"
-            write_wav(Path(tmp) / "tel_in.wav", tl.samples)
-            sh("sox", "-R", Path(tmp) / "tel_in.wav", "-r", "8000", "-e", "u-law", "-b", "8", mid,
-               "sinc", "300-3400")
-            to_16k(mid, Path(tmp) / "tel_out.wav")
-            tl.samples = read_wav(Path(tmp) / "tel_out.wav")
+            tl.samples = telephone(tmp, tl.samples)
         elif condition.startswith("noise"):
             add_noise_bed(tmp, voices, rng, tl, float(condition[len("noise"):]))
         elif condition == "reverb":
@@ -385,7 +434,8 @@ class PiecesOver:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("outdir", nargs="?")
-    ap.add_argument("--conditions", default="all", help="comma-separated, 'all' (speech) or 'everything'")
+    ap.add_argument("--conditions", default="all",
+                    help="comma-separated, 'all' (speech), 'long' (the long files) or 'everything'")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
     if args.list:
@@ -393,7 +443,7 @@ def main():
         return
     if not args.outdir:
         ap.error("OUTDIR is required")
-    wanted = {"all": SPEECH_CONDITIONS, "everything": ALL_CONDITIONS}.get(args.conditions)
+    wanted = {"all": SPEECH_CONDITIONS, "long": LONG_CONDITIONS, "everything": ALL_CONDITIONS}.get(args.conditions)
     wanted = wanted or [c.strip() for c in args.conditions.split(",") if c.strip()]
     for c in wanted:
         if c not in ALL_CONDITIONS:

@@ -128,9 +128,29 @@ pub struct TranscribeArgs {
     /// With --encode-window span, pad shorter audio with silence up to this, milliseconds.
     #[arg(long, default_value_t = 0)]
     pub span_min_ms: u32,
+    /// Cut the audio at speech first (Silero VAD and the daemon's endpointer) and transcribe the
+    /// speech in pieces of up to 29 s, on the file's time line: on, off (the reference's
+    /// 30 s windows over everything), or auto (on for audio of 20 s or more).
+    #[arg(long, value_enum, default_value_t = VadArg::Auto)]
+    pub vad: VadArg,
+    /// Keep the segments the repetition guard leaves out (a sentence written again within
+    /// 30 s, or a pass that still loops after the temperature fallback).
+    #[arg(long)]
+    pub keep_repeats: bool,
     #[command(flatten)]
     #[allow(missing_docs)]
     pub models: ModelsDirArg,
+}
+
+/// Whether `transcribe` cuts the audio at speech first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VadArg {
+    /// On for audio of 20 s or more.
+    Auto,
+    /// Always.
+    On,
+    /// Never: 30 s windows over the whole file, as the reference.
+    Off,
 }
 
 /// How much audio the encoder sees per window.

@@ -121,10 +121,12 @@ pub fn normalizer() -> EnglishNormalizer {
         .expect("english.json is installed with tiny.en")
 }
 
-/// `perceptd transcribe WAV` (its defaults: 30 s windows, conditioned on previous text): the text.
+/// `perceptd transcribe --vad off --keep-repeats WAV` (the reference's way: 30 s windows over
+/// the whole file, conditioned on previous text, nothing left out): the text.
 pub fn batch_text(wav: &Path) -> String {
     let out = perceptd()
         .arg("transcribe")
+        .args(["--vad", "off", "--keep-repeats"])
         .arg(wav)
         .arg("--models-dir")
         .arg(models_dir())

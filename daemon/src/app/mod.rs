@@ -22,7 +22,7 @@ use percept_models::whisper::{EncodeWindow, TranscribeOptions, Transcriber, Whis
 
 use crate::config::Config;
 use crate::health::Metrics;
-use crate::pipeline::{JobQueue, WorkerSettings, spawn_worker};
+use crate::pipeline::{ContextLimits, GuardThresholds, JobQueue, WorkerSettings, spawn_worker};
 use crate::publish::mqtt::MqttPublisher;
 use crate::publish::{LoggingPublisher, Publisher};
 use crate::shutdown::Shutdown;
@@ -212,14 +212,18 @@ fn worker_settings(
         model_name: speech.model.clone(),
         final_options,
         partial_options,
-        logprob_threshold: speech.logprob_threshold,
-        no_speech_threshold: speech.no_speech_threshold,
-        min_vad_speech_prob: speech.min_vad_speech_prob,
-        compression_ratio_threshold: speech.compression_ratio_threshold,
+        guards: GuardThresholds {
+            logprob: speech.logprob_threshold,
+            no_speech: speech.no_speech_threshold,
+            min_vad_speech_prob: speech.min_vad_speech_prob,
+            compression_ratio: speech.compression_ratio_threshold,
+        },
         max_ngram_repeats: speech.max_ngram_repeats,
-        prompt_previous_samples: speech.prompt_previous_ms * 16,
-        context_previous_samples: speech.context_previous_ms * 16,
-        context_gap_samples: speech.context_gap_ms * 16,
+        context: ContextLimits {
+            prompt_previous_samples: speech.prompt_previous_ms * 16,
+            context_previous_samples: speech.context_previous_ms * 16,
+            context_gap_samples: speech.context_gap_ms * 16,
+        },
         topic_root: topic_root.to_string(),
         qos_final: mqtt.qos_final,
         qos_partial: mqtt.qos_partial,

@@ -4,7 +4,8 @@
 //! - `encoder_30s`: the encoder plus cross-attention K/V on a full 3000-frame window.
 //! - `decoder_token_at_10` / `_at_100`: one KV-cached decoder step with 10 / 100 positions
 //!   already in the cache (flat when the cache works).
-//! - `transcribe_e2e`: `transcribe` on a clip (mel, encoder, decoding, fallbacks), as RTF.
+//! - `transcribe_e2e`: `transcribe` on a clip (mel, encoder, decoding, fallbacks), as RTF, the
+//!   reference's way (`--vad off`) and cut at speech first (`--vad on`, the VAD pass included).
 //! - `vad_silero_chunk_512`: one Silero VAD call (512 samples = 32 ms) over the clip's chunks.
 //!
 //! Each figure is the median of `--repeat` runs after one warm-up run.
@@ -17,7 +18,7 @@ use percept_models::vad::{CHUNK_SAMPLES, SileroVad};
 use percept_models::whisper::{TranscribeOptions, Transcriber, WhisperModel};
 use serde::Serialize;
 
-use super::transcribe::load_model;
+use super::transcribe::{load_model, transcribe_speech};
 use crate::audio_input::{InputFormat, read_audio_16k};
 use crate::cli::BenchArgs;
 
@@ -48,6 +49,10 @@ pub struct BenchReport {
     pub rtf: f64,
     /// The transcript, to check the run did real work.
     pub text: String,
+    /// End-to-end transcription cut at speech first (`transcribe --vad on`), ms.
+    pub transcribe_vad_ms: f64,
+    /// Its transcript.
+    pub text_vad: String,
     /// One Silero VAD chunk (512 samples, 32 ms of audio), µs.
     pub vad_chunk_us: f64,
 }
@@ -143,6 +148,12 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             .text();
         Ok(())
     })?;
+    let vad = SileroVad::load_installed(&args.models.resolve())?;
+    let mut text_vad = String::new();
+    let transcribe_vad_ms = time(args.repeat, || {
+        text_vad = transcribe_speech(&transcriber, &vad, &clip, &options)?.text();
+        Ok(())
+    })?;
     let clip_secs = clip.len() as f64 / 16_000.0;
     let vad_chunk_us = vad_chunk_us(&args.models.resolve(), &clip, args.repeat)?;
     let report = BenchReport {
@@ -158,6 +169,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         transcribe_ms,
         rtf: transcribe_ms / 1e3 / clip_secs,
         text,
+        transcribe_vad_ms,
+        text_vad,
         vad_chunk_us,
     };
     if args.json {
@@ -196,6 +209,11 @@ fn print_table(r: &BenchReport) {
     println!(
         "| transcribe_e2e ({:.1} s clip) | {:.0} ms, RTF {:.3} |",
         r.clip_secs, r.transcribe_ms, r.rtf
+    );
+    println!(
+        "| transcribe_e2e cut at speech (--vad on) | {:.0} ms, RTF {:.3} |",
+        r.transcribe_vad_ms,
+        r.transcribe_vad_ms / 1e3 / r.clip_secs
     );
     println!(
         "| vad_silero_chunk_512 (32 ms) | {:.0} µs, RTF {:.4} |",

@@ -5,12 +5,24 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use percept_models::registry::{ModelFamily, known_model};
+use percept_models::vad::{Endpointer, SileroVad};
+use percept_models::whisper::vad_cut::{
+    file_endpoint_config, pieces, speech_ranges, transcribe_pieces,
+};
 use percept_models::whisper::{
-    EncodeWindow, EngineOptions, Task, TranscribeOptions, Transcriber, WhisperModel,
+    EncodeWindow, EngineOptions, RepeatGuard, Task, TranscribeOptions, Transcriber, Transcript,
+    WhisperModel,
 };
 
 use crate::audio_input::{InputFormat, read_audio_16k};
-use crate::cli::{EncodeWindowArg, TaskArg, TranscribeArgs};
+use crate::cli::{EncodeWindowArg, TaskArg, TranscribeArgs, VadArg};
+
+/// `--vad auto` cuts audio at least this long (a 30 s file already needs a second pass for
+/// its tail, where the repeats come from).
+const VAD_AUTO_MIN_SAMPLES: usize = 20 * 16_000;
+/// The longest piece of speech transcribed at once: under one 30 s window, so that no window
+/// leaves a tail to decode again.
+const PIECE_MS: u32 = 29_000;
 
 /// Loads a model by name from the models dir, verifying its files first.
 pub fn load_model(
@@ -66,11 +78,63 @@ pub fn run(args: &TranscribeArgs) -> Result<()> {
         },
         ..TranscribeOptions::default()
     };
-    let transcript = Transcriber::new(model).transcribe(&samples, &options)?;
+    let models_dir = args.models.resolve();
+    let use_vad = match args.vad {
+        VadArg::On => true,
+        VadArg::Off => false,
+        VadArg::Auto => samples.len() >= VAD_AUTO_MIN_SAMPLES,
+    };
+    let transcriber = Transcriber::new(model);
+    let vad = if use_vad {
+        match SileroVad::load_installed(&models_dir) {
+            Ok(vad) => Some(vad),
+            Err(e) if args.vad == VadArg::Auto => {
+                tracing::warn!(error = %e, "no Silero VAD: transcribing without cutting at speech (as --vad off); `perceptd models fetch` installs it");
+                None
+            }
+            Err(e) => {
+                return Err(e).context("--vad on needs the Silero VAD (`perceptd models fetch`)");
+            }
+        }
+    } else {
+        None
+    };
+    let mut transcript = match vad {
+        Some(vad) => transcribe_speech(&transcriber, &vad, &samples, &options)?,
+        None => transcriber.transcribe(&samples, &options)?,
+    };
+    if !args.keep_repeats {
+        transcript.guard_repeats(&RepeatGuard::default());
+        if !transcript.suppressed.is_empty() {
+            tracing::info!(
+                segments = transcript.suppressed.len(),
+                "repetition guard: segments left out (see \"suppressed\" in --json)"
+            );
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&transcript)?);
     } else {
         println!("{}", transcript.text());
     }
     Ok(())
+}
+
+/// Cuts `samples` at speech (the daemon's VAD and endpointer) and transcribes the pieces.
+pub fn transcribe_speech(
+    transcriber: &Transcriber,
+    vad: &std::sync::Arc<SileroVad>,
+    samples: &[f32],
+    options: &TranscribeOptions,
+) -> Result<Transcript> {
+    let mut endpointer = Endpointer::new(file_endpoint_config(PIECE_MS))?;
+    let ranges = speech_ranges(&mut vad.session()?, &mut endpointer, samples)?;
+    let pieces = pieces(samples, &ranges, PIECE_MS as usize * 16);
+    tracing::debug!(
+        ranges = ranges.len(),
+        pieces = pieces.len(),
+        "cut at speech"
+    );
+    let secs = samples.len() as f32 / 16_000.0;
+    Ok(transcribe_pieces(transcriber, &pieces, secs, options)?)
 }

@@ -2,14 +2,18 @@
 //! shedding [`JobQueue`], and the inference worker that publishes transcripts.
 
 pub mod clock;
+pub mod guards;
 pub mod job;
 pub mod payload;
+pub mod previous;
 pub mod queue;
 pub mod utterance;
 pub mod worker;
 
+pub use guards::GuardThresholds;
 pub use job::Job;
 pub use payload::{SegmentMessage, TranscriptMessage};
+pub use previous::ContextLimits;
 pub use queue::JobQueue;
 pub use utterance::{SpeechProbability, TrackerSettings, UtteranceTracker};
 pub use worker::{WorkerSettings, spawn_worker, transcript_topic};

@@ -9,15 +9,18 @@ pub mod engine;
 pub mod filters;
 pub mod model;
 pub mod native;
+pub mod repeat_guard;
 pub mod repeats;
 pub mod tokenizer;
 mod tract_engine;
 pub mod transcribe;
+pub mod vad_cut;
 
 pub use config::WhisperConfig;
 pub use decode::{DecodeOptions, DecodingResult, Task};
 pub use engine::{EngineKind, EngineOptions, Precision};
 pub use model::{AudioFeatures, CrossKv, DecoderSession, WhisperError, WhisperModel};
+pub use repeat_guard::{RepeatGuard, SuppressedSegment};
 pub use repeats::collapse_repeated_ngrams;
 pub use tokenizer::Tokenizer;
 pub use transcribe::{

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::decode::{DecodeOptions, DecodingResult, Task, decode_until, detect_language};
 use super::model::{WhisperError, WhisperModel};
+use super::repeat_guard::{RepeatGuard, SuppressedSegment};
 use super::{INPUT_STRIDE, TIME_PRECISION_SECS};
 
 /// Options of a transcription, with the reference's defaults.
@@ -129,9 +130,19 @@ pub struct Transcript {
     pub segments: Vec<Segment>,
     /// Seconds of audio transcribed.
     pub duration_secs: f32,
+    /// Segments the repetition guard left out ([`super::repeat_guard`]); none unless it ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<SuppressedSegment>,
 }
 
 impl Transcript {
+    /// Runs the repetition guard over the segments: what it leaves out moves to `suppressed`.
+    pub fn guard_repeats(&mut self, guard: &RepeatGuard) {
+        let (kept, gone) = guard.apply(std::mem::take(&mut self.segments));
+        self.segments = kept;
+        self.suppressed.extend(gone);
+    }
+
     /// All segment texts joined, trimmed.
     pub fn text(&self) -> String {
         self.segments
@@ -353,6 +364,7 @@ impl Transcriber {
             language,
             segments,
             duration_secs: samples.len() as f32 / SAMPLE_RATE as f32,
+            suppressed: Vec::new(),
         })
     }
 }
