@@ -5,7 +5,7 @@
 # long_conversation). Wall time of the whole process and WER (lower case, punctuation stripped; the
 # tests' Whisper normaliser gives slightly different figures), median of RUNS runs.
 #
-#   scripts/bench_long.sh [RUNS] [THREADS]      # defaults: 3 runs, 2 threads
+#   scripts/bench_long.sh [RUNS] [THREADS]      # defaults: 3 runs, 2 threads; BENCH_LONG_MODELS="tiny.en"
 #
 # Greedy decoding with temperature fallback and conditioning on previous text for all (faster-whisper:
 # beam_size=1, best_of=1, compute_type int8 — its fastest on this CPU; perceptd: native int8).
@@ -35,7 +35,7 @@ PY
 
 rows="$long/rows.txt"
 : >"$rows"
-for model in tiny.en base; do
+for model in ${BENCH_LONG_MODELS:-tiny.en base}; do
   for cond in long_gaps long_telephone long_conversation; do
     wav="$long/$cond.wav"
     for run in $(seq "$runs"); do
