@@ -14,29 +14,15 @@ use std::path::Path;
 use percept_models::eval::EnglishNormalizer;
 use serde_json::Value;
 
-use common::{models_dir, perceptd, scratch_dir};
+use common::{scratch_dir, transcribe_ok};
 use corpus::{Condition, Piece, generate, normalizer, score};
 
 const LONG: [&str; 3] = ["long_gaps", "long_telephone", "long_conversation"];
 
 /// `perceptd transcribe --json` with `args` on `wav`.
 fn transcribe_json(wav: &Path, args: &[&str]) -> Value {
-    let out = perceptd()
-        .arg("transcribe")
-        .arg("--json")
-        .args(args)
-        .arg(wav)
-        .arg("--models-dir")
-        .arg(models_dir())
-        .output()
-        .expect("run perceptd transcribe");
-    assert!(
-        out.status.success(),
-        "transcribe {}: {}",
-        wav.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("transcribe --json prints JSON")
+    let json: Vec<&str> = ["--json"].into_iter().chain(args.iter().copied()).collect();
+    serde_json::from_str(&transcribe_ok(&json, wav)).expect("transcribe --json prints JSON")
 }
 
 /// `(start, end, text)` of each segment.

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{make_speech, models_dir, perceptd, sentences, stderr, stdout};
+use common::{make_speech, models_dir, sentences, transcribe_ok};
 use percept_models::eval::{EnglishNormalizer, wer_for_texts};
 
 /// Transcribes every sentence WAV with `model` through the CLI.
@@ -15,21 +15,11 @@ fn transcribe_sentences(model: &str, speech: &Path, count: usize, extra: &[&str]
     (1..=count)
         .map(|i| {
             let wav = speech.join(format!("s{i:02}.wav"));
-            let out = perceptd()
-                .args(["transcribe", "--model", model, "--threads", "1"])
-                .args(extra)
-                .arg(&wav)
-                .arg("--models-dir")
-                .arg(models_dir())
-                .output()
-                .expect("run perceptd transcribe");
-            assert!(
-                out.status.success(),
-                "transcribe {} failed: {}",
-                wav.display(),
-                stderr(&out)
-            );
-            stdout(&out).trim().to_string()
+            let args: Vec<&str> = ["--model", model, "--threads", "1"]
+                .into_iter()
+                .chain(extra.iter().copied())
+                .collect();
+            transcribe_ok(&args, &wav).trim().to_string()
         })
         .collect()
 }

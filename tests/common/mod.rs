@@ -66,6 +66,25 @@ pub fn sentences() -> Vec<String> {
         .collect()
 }
 
+/// `perceptd transcribe ARGS WAV --models-dir …`, which must succeed: its stdout.
+pub fn transcribe_ok(args: &[&str], wav: &Path) -> String {
+    let out = perceptd()
+        .arg("transcribe")
+        .args(args)
+        .arg(wav)
+        .arg("--models-dir")
+        .arg(models_dir())
+        .output()
+        .expect("run perceptd transcribe");
+    assert!(
+        out.status.success(),
+        "transcribe {} failed: {}",
+        wav.display(),
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
 /// stdout as text.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::common::stream::{Daemon, MOSQUITTO_URL, Subscriber, config_head, unique_prefix};
-use crate::common::{models_dir, perceptd, repo_root, scratch_dir};
+use crate::common::{models_dir, repo_root, scratch_dir, transcribe_ok};
 
 /// The speech conditions, in the order the script lists them.
 pub const SPEECH_CONDITIONS: [&str; 8] = [
@@ -124,21 +124,7 @@ pub fn normalizer() -> EnglishNormalizer {
 /// `perceptd transcribe --vad off --keep-repeats WAV` (the reference's way: 30 s windows over
 /// the whole file, conditioned on previous text, nothing left out): the text.
 pub fn batch_text(wav: &Path) -> String {
-    let out = perceptd()
-        .arg("transcribe")
-        .args(["--vad", "off", "--keep-repeats"])
-        .arg(wav)
-        .arg("--models-dir")
-        .arg(models_dir())
-        .output()
-        .expect("run perceptd transcribe");
-    assert!(
-        out.status.success(),
-        "transcribe {}: {}",
-        wav.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    transcribe_ok(&["--vad", "off", "--keep-repeats"], wav)
 }
 
 /// One final transcript as published.

@@ -95,8 +95,7 @@ fn decoder_step_ms(
 
 /// Median cost of one Silero VAD call in µs: every run feeds the clip's whole chunks to a fresh
 /// session, and the run's time is divided by its chunk count.
-fn vad_chunk_us(models_dir: &std::path::Path, clip: &[f32], repeat: usize) -> Result<f64> {
-    let vad = SileroVad::load_installed(models_dir)?;
+fn vad_chunk_us(vad: &std::sync::Arc<SileroVad>, clip: &[f32], repeat: usize) -> Result<f64> {
     let chunks = clip.len() / CHUNK_SAMPLES;
     anyhow::ensure!(chunks > 0, "the clip is shorter than one VAD chunk");
     let ms = time(repeat, || {
@@ -155,7 +154,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         Ok(())
     })?;
     let clip_secs = clip.len() as f64 / 16_000.0;
-    let vad_chunk_us = vad_chunk_us(&args.models.resolve(), &clip, args.repeat)?;
+    let vad_chunk_us = vad_chunk_us(&vad, &clip, args.repeat)?;
     let report = BenchReport {
         model: args.model.clone(),
         threads: args.threads,

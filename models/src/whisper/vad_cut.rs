@@ -137,6 +137,7 @@ pub fn transcribe_pieces(
     options: &TranscribeOptions,
 ) -> Result<Transcript, WhisperError> {
     let eot = transcriber.model().tokenizer().specials().eot;
+    let prompt_room = transcriber.model().config().n_text_ctx / 2;
     let mut options = options.clone();
     let mut joined = Transcript {
         language: options.language.clone(),
@@ -156,6 +157,9 @@ pub fn transcribe_pieces(
                     .iter()
                     .flat_map(|s| s.tokens.iter().copied().filter(|&k| k < eot)),
             );
+            // The decoder keeps at most the last half of its text context of a prompt.
+            let excess = options.initial_prompt.len().saturating_sub(prompt_room);
+            options.initial_prompt.drain(..excess);
         }
         for mut s in t.segments {
             s.start = piece.file_secs(s.start, false);
