@@ -17,4 +17,5 @@ pub mod pipeline;
 pub mod publish;
 pub mod shutdown;
 pub mod sources;
+pub mod time_format;
 pub mod vision;

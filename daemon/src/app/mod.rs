@@ -24,7 +24,7 @@ use crate::config::Config;
 use crate::health::Metrics;
 use crate::pipeline::{ContextLimits, GuardThresholds, JobQueue, WorkerSettings, spawn_worker};
 use crate::publish::mqtt::MqttPublisher;
-use crate::publish::{LoggingPublisher, Publisher};
+use crate::publish::{LoggingPublisher, Publisher, Topics};
 use crate::shutdown::Shutdown;
 use crate::vision::{Analyzer, VisionStage};
 
@@ -84,11 +84,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     } else {
         Arc::new(mqtt_handle.clone())
     };
-    let topic_root = format!("{}/{}", mqtt.topic_prefix, config.device);
+    let topics = Topics::new(&mqtt.topic_prefix, &config.device);
     let stats_task = stats::spawn(
         publisher.clone(),
         metrics.clone(),
-        &topic_root,
+        &topics,
         config.file.log.stats_interval_secs,
         driver_shutdown.clone(),
     );
@@ -105,7 +105,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
             Transcriber::new(model),
             queue.clone(),
             publisher.clone(),
-            worker_settings(&config, &mqtt, &topic_root),
+            worker_settings(&config, &mqtt, &topics),
             metrics.clone(),
         )?);
         pipelines = sources::start_all(&config, &vad, run_id, &queue, &metrics, &sources_shutdown)?;
@@ -118,7 +118,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         let stage = VisionStage::new(
             analyzer,
             publisher.clone(),
-            stage_settings(&config, &topic_root),
+            stage_settings(&config, &topics),
             metrics.clone(),
         );
         vision_thread = Some(vision::spawn_vision_thread(stage, receivers)?);
@@ -184,7 +184,7 @@ fn join_logging_panics<T>(handles: Vec<JoinHandle<T>>, what: &str) {
 fn worker_settings(
     config: &Config,
     mqtt: &crate::publish::mqtt::MqttConfig,
-    topic_root: &str,
+    topics: &Topics,
 ) -> WorkerSettings {
     let speech = &config.file.speech;
     let final_options = TranscribeOptions {
@@ -224,7 +224,7 @@ fn worker_settings(
             context_previous_samples: speech.context_previous_ms * 16,
             context_gap_samples: speech.context_gap_ms * 16,
         },
-        topic_root: topic_root.to_string(),
+        topics: topics.clone(),
         qos_final: mqtt.qos_final,
         qos_partial: mqtt.qos_partial,
     }

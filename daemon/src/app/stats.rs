@@ -4,18 +4,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::health::Metrics;
-use crate::publish::{Message, MessageKind, Publisher, Qos};
+use crate::publish::{Message, MessageKind, Publisher, Qos, Topics};
 use crate::shutdown::Shutdown;
 
 /// Publishes the counters every `interval_secs` (0: never) until `shutdown`.
 pub fn spawn(
     publisher: Arc<dyn Publisher>,
     metrics: Arc<Metrics>,
-    topic_root: &str,
+    topics: &Topics,
     interval_secs: u64,
     shutdown: Shutdown,
 ) -> tokio::task::JoinHandle<()> {
-    let topic = format!("{topic_root}/stats");
+    let topic = topics.stats();
     tokio::spawn(async move {
         if interval_secs == 0 {
             return;

@@ -15,7 +15,6 @@ use anyhow::{Context, Result};
 use percept_dsp::image::DecodeLimits;
 use percept_models::clip::{ClipFiles, default_templates};
 
-use crate::commands::DEFAULT_VOCAB;
 use crate::config::{CameraConfig, Config, VisionConfig};
 use crate::frames::{
     CameraFormat, CameraSpec, Frame, FrameContext, FrameEnd, FramePolicy, FrameReceiver,
@@ -23,11 +22,12 @@ use crate::frames::{
     spawn_frame_source,
 };
 use crate::health::Metrics;
+use crate::publish::Topics;
 use crate::shutdown::Shutdown;
 use crate::sources::Backoff;
 use crate::vision::caption::CaptionPolicy;
 use crate::vision::labels::LabelPolicy;
-use crate::vision::model::{ClipSettings, VisionSettings};
+use crate::vision::model::{ClipSettings, DEFAULT_VOCAB, VisionSettings};
 use crate::vision::{FrameInfo, StageSettings, VisionStage};
 
 /// How much lower than speech the vision thread is scheduled (a nice value).
@@ -63,10 +63,10 @@ pub fn vision_settings(config: &Config) -> VisionSettings {
 }
 
 /// The publishing settings of `[vision]`.
-pub fn stage_settings(config: &Config, topic_root: &str) -> StageSettings {
+pub fn stage_settings(config: &Config, topics: &Topics) -> StageSettings {
     let v = &config.file.vision;
     StageSettings {
-        topic_root: topic_root.to_string(),
+        topics: topics.clone(),
         labels: LabelPolicy {
             enter_threshold: v.enter_threshold,
             exit_threshold: v.exit_threshold,

@@ -11,10 +11,7 @@ use percept_models::clip::{ClipFiles, default_templates};
 use crate::cli::VisionModelArgs;
 use crate::config::Config;
 use crate::vision::Analyzer;
-use crate::vision::model::{CLIP_MODEL, ClipSettings, VisionSettings};
-
-/// The BPE vocabulary's place in the models directory.
-pub const DEFAULT_VOCAB: &str = "clip-assets/bpe_simple_vocab_16e6.txt.gz";
+use crate::vision::model::{CLIP_MODEL, ClipSettings, DEFAULT_VOCAB, VisionSettings};
 
 /// Loads the model the arguments name; `labels` are zero-shot labels (CLIP only).
 pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) -> Result<Analyzer> {

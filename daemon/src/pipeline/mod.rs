@@ -16,4 +16,4 @@ pub use payload::{SegmentMessage, TranscriptMessage};
 pub use previous::ContextLimits;
 pub use queue::JobQueue;
 pub use utterance::{SpeechProbability, TrackerSettings, UtteranceTracker};
-pub use worker::{WorkerSettings, spawn_worker, transcript_topic};
+pub use worker::{WorkerSettings, spawn_worker};

@@ -17,14 +17,15 @@ use percept_models::whisper::{
     TranscribeOptions, Transcriber, Transcript, WhisperError, collapse_repeated_ngrams,
 };
 
-use super::clock::{rfc3339_millis, samples_to_secs};
+use super::clock::samples_to_secs;
 use super::guards::{Confidence, GuardThresholds, Verdict, judge};
 use super::job::Job;
 use super::payload::{SegmentMessage, TranscriptMessage};
 use super::previous::{ContextLimits, PreviousFinal};
 use super::queue::{Closed, JobQueue};
 use crate::health::{Counter, Metrics};
-use crate::publish::{Message, MessageKind, PublishError, Publisher, Qos};
+use crate::publish::{Message, MessageKind, PublishError, Publisher, Qos, Topics};
+use crate::time_format::rfc3339_millis;
 
 /// What the worker needs besides the model.
 #[derive(Debug, Clone)]
@@ -41,18 +42,12 @@ pub struct WorkerSettings {
     pub max_ngram_repeats: usize,
     /// When a final is prompted with, or transcribed after, the previous final.
     pub context: ContextLimits,
-    /// `{prefix}/{device}`: the topic root.
-    pub topic_root: String,
+    /// Where finals and partials go.
+    pub topics: Topics,
     /// QoS of finals.
     pub qos_final: Qos,
     /// QoS of partials.
     pub qos_partial: Qos,
-}
-
-/// The transcript topic of a source (`/partial` appended for partials).
-pub fn transcript_topic(topic_root: &str, source: &str, is_final: bool) -> String {
-    let base = format!("{topic_root}/audio/{source}/transcript");
-    if is_final { base } else { base + "/partial" }
 }
 
 /// Starts the worker thread; it returns once the queue is closed and drained.
@@ -374,7 +369,7 @@ impl Worker {
             (self.settings.qos_partial, MessageKind::Partial)
         };
         let msg = Message {
-            topic: transcript_topic(&self.settings.topic_root, &job.source, job.is_final),
+            topic: self.settings.topics.transcript(&job.source, job.is_final),
             payload,
             qos,
             retain: false,

@@ -5,9 +5,11 @@
 pub mod embedded;
 pub mod log;
 pub mod mqtt;
+pub mod topics;
 
 pub use embedded::{EmbeddedBrokerError, start_embedded_broker};
 pub use log::LoggingPublisher;
+pub use topics::{CameraTopic, Topics};
 
 use serde::{Deserialize, Serialize};
 

@@ -19,6 +19,9 @@ pub const CLIP_MODEL: &str = "clip";
 /// `scripts/make_synthetic_clip.py`).
 pub const SYNTHETIC_MARKER: &str = "synthetic.json";
 
+/// The BPE vocabulary's place in the models directory.
+pub const DEFAULT_VOCAB: &str = "clip-assets/bpe_simple_vocab_16e6.txt.gz";
+
 /// Which CLIP export to load and how to use it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipSettings {

@@ -16,14 +16,14 @@ use super::model::Analyzer;
 use super::payload::{CaptionMessage, LabelsMessage, labels_json};
 use super::snapshot::snapshot_jpeg;
 use crate::health::{Counter, Metrics};
-use crate::pipeline::clock::rfc3339_millis;
-use crate::publish::{Message, MessageKind, Publisher, Qos};
+use crate::publish::{CameraTopic, Message, MessageKind, Publisher, Qos, Topics};
+use crate::time_format::rfc3339_millis;
 
 /// What the stage publishes and how often.
 #[derive(Debug, Clone)]
 pub struct StageSettings {
-    /// `{prefix}/{device}`.
-    pub topic_root: String,
+    /// Where the camera topics go.
+    pub topics: Topics,
     /// Label hysteresis.
     pub labels: LabelPolicy,
     /// Caption making.
@@ -128,8 +128,8 @@ impl VisionStage {
         }
     }
 
-    fn topic(&self, source: &str, leaf: &str) -> String {
-        format!("{}/camera/{source}/{leaf}", self.settings.topic_root)
+    fn topic(&self, source: &str, topic: CameraTopic) -> String {
+        self.settings.topics.camera(source, topic)
     }
 
     fn publish_labels(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis, change: &LabelChange) {
@@ -151,7 +151,7 @@ impl VisionStage {
             "labels changed"
         );
         self.send(
-            self.topic(frame.source, "labels"),
+            self.topic(frame.source, CameraTopic::Labels),
             json(&message),
             Qos::AtLeastOnce,
             true,
@@ -160,7 +160,7 @@ impl VisionStage {
         if let Some(max_side) = self.settings.snapshot_max_side {
             match snapshot_jpeg(frame.image, max_side) {
                 Ok(jpeg) => self.send(
-                    self.topic(frame.source, "snapshot"),
+                    self.topic(frame.source, CameraTopic::Snapshot),
                     jpeg,
                     Qos::AtMostOnce,
                     false,
@@ -182,7 +182,7 @@ impl VisionStage {
             frame_seq: frame.seq,
         };
         self.send(
-            self.topic(frame.source, "caption"),
+            self.topic(frame.source, CameraTopic::Caption),
             json(&message),
             Qos::AtLeastOnce,
             true,
@@ -208,7 +208,7 @@ impl VisionStage {
             frame_seq: frame.seq,
         };
         self.send(
-            self.topic(frame.source, "embedding"),
+            self.topic(frame.source, CameraTopic::Embedding),
             json(&envelope),
             Qos::AtMostOnce,
             false,

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::publish::embedded::EMBEDDED_BROKER_MAX_PAYLOAD_BYTES;
-use crate::publish::{Qos, topic_problem};
+use crate::publish::{Qos, Topics, topic_problem};
 
 /// The MQTT port used when the URL names none.
 pub const DEFAULT_PORT: u16 = 1883;
@@ -188,7 +188,7 @@ impl MqttConfig {
 
     /// The availability topic of `device`: `{topic_prefix}/{device}/status`.
     pub fn status_topic_for(&self, device: &str) -> String {
-        format!("{}/{device}/status", self.topic_prefix)
+        Topics::new(&self.topic_prefix, device).status()
     }
 }
 

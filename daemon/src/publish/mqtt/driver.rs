@@ -30,12 +30,11 @@ use tracing::Instrument;
 
 use super::backoff::Backoff;
 use super::config::{BrokerAddr, MqttConfig, device_name_problem};
-use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost, Dropped};
-use super::inflight::InFlight;
-use super::outbox::Outbox;
+use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost};
 use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
-use crate::health::{Counter, Metrics};
-use crate::publish::{Message, MessageKind, Qos, start_embedded_broker};
+use super::state::{OFFLINE, PublishState};
+use crate::health::Metrics;
+use crate::publish::{Message, Qos};
 use crate::shutdown::Shutdown;
 
 /// Most messages handed to rumqttc and not yet finished (written for QoS 0, acknowledged for QoS 1);
@@ -53,10 +52,6 @@ pub const STABLE_CONNECTION: Duration = Duration::from_secs(10);
 pub const PUBLISH_OVERHEAD_BYTES: usize = 5 + 2 + 65_535 + 2;
 /// Largest packet accepted from the broker (we subscribe to nothing: acks and pings only).
 const MAX_INCOMING_PACKET_BYTES: usize = 64 * 1024;
-
-/// Availability payloads on `{topic_prefix}/{device}/status`.
-const ONLINE: &str = "online";
-const OFFLINE: &str = "offline";
 
 /// Owns the MQTT connection; run it with [`MqttDriver::run`] on a tokio runtime.
 pub struct MqttDriver {
@@ -78,9 +73,7 @@ impl std::fmt::Debug for MqttDriver {
 /// Where to connect.
 enum Target {
     Broker(BrokerAddr),
-    /// The embedded broker, started on first use.
-    Embedded,
-    /// The URL did not parse; the reason.
+    /// No usable URL; the reason.
     Invalid(String),
 }
 
@@ -100,8 +93,8 @@ impl MqttPublisher {
     /// A publisher handle and the driver that sends for it. `cfg` should have passed
     /// [`MqttConfig::validate`] and `device` must be one topic level (see
     /// [`device_name_problem`]); a bad URL is not a panic but a driver that logs an error and
-    /// drops what it is given. `url` unset means the embedded broker
-    /// ([`start_embedded_broker`]), started when the driver runs.
+    /// drops what it is given (so is an unset `url`: `perceptd run` starts the embedded broker
+    /// and fills it in first).
     pub fn new(
         cfg: &MqttConfig,
         device: &str,
@@ -112,7 +105,10 @@ impl MqttPublisher {
         }
         let (tx, rx) = mpsc::channel(HANDOFF_CAPACITY);
         let target = match &cfg.url {
-            None => Target::Embedded,
+            None => Target::Invalid(
+                "mqtt.url is not set (`perceptd run` starts the embedded broker and sets it)"
+                    .into(),
+            ),
             Some(url) => match BrokerAddr::parse(url) {
                 Ok(addr) => Target::Broker(addr),
                 Err(e) => Target::Invalid(format!("mqtt.url {url:?}: {e}")),
@@ -165,11 +161,14 @@ impl MqttDriver {
         let mut queues = Queues {
             rx,
             rx_open: true,
-            outbox: Outbox::new(options.offline_queue_max),
-            inflight: InFlight::default(),
-            metrics,
+            state: PublishState::new(
+                options.offline_queue_max,
+                CLIENT_WINDOW,
+                options.status_topic.clone(),
+                metrics.clone(),
+            ),
         };
-        let addr = match resolve(target).await {
+        let addr = match resolve(target) {
             Ok(addr) => addr,
             Err(reason) => {
                 tracing::error!("mqtt publisher cannot connect: {reason}; messages are dropped");
@@ -189,7 +188,7 @@ impl MqttDriver {
                 broker: &broker,
                 consecutive: consecutive_failures + 1,
             }
-            .emit(&queues.metrics);
+            .emit(&metrics);
             match connect(&mut eventloop, &mut queues, &shutdown).await {
                 ConnectOutcome::Shutdown => {
                     queues.drop_unsent("not connected at shutdown");
@@ -217,13 +216,13 @@ impl MqttDriver {
             Connected {
                 broker: &broker,
                 failed_attempts: consecutive_failures,
-                queued: queues.outbox.len(),
+                queued: queues.state.queued(),
             }
-            .emit(&queues.metrics);
+            .emit(&metrics);
             consecutive_failures = 0;
-            queues.hand(&client, status(&options.status_topic, ONLINE), false);
+            queues.state.connected();
 
-            match serve(&client, &mut eventloop, &mut queues, &shutdown, &options).await {
+            match serve(&client, &mut eventloop, &mut queues, &shutdown).await {
                 ServeOutcome::Finished => {
                     queues.drop_unsent("not acknowledged before the shutdown deadline");
                     return;
@@ -240,7 +239,7 @@ impl MqttDriver {
                         requeued,
                         retry_in,
                     }
-                    .emit(&queues.metrics);
+                    .emit(&metrics);
                     if wait_offline(Some(retry_in), &mut queues, &shutdown).await {
                         queues.drop_unsent("not connected at shutdown");
                         return;
@@ -251,19 +250,11 @@ impl MqttDriver {
     }
 }
 
-/// The broker address for `target`, starting the embedded broker if needed.
-async fn resolve(target: Target) -> Result<BrokerAddr, String> {
+/// The broker address for `target`.
+fn resolve(target: Target) -> Result<BrokerAddr, String> {
     match target {
         Target::Broker(addr) => Ok(addr),
         Target::Invalid(reason) => Err(reason),
-        Target::Embedded => match tokio::task::spawn_blocking(start_embedded_broker).await {
-            Ok(Ok(addr)) => Ok(BrokerAddr {
-                host: addr.ip().to_string(),
-                port: addr.port(),
-            }),
-            Ok(Err(e)) => Err(format!("embedded broker: {e}")),
-            Err(e) => Err(format!("embedded broker start-up task failed: {e}")),
-        },
     }
 }
 
@@ -288,17 +279,6 @@ fn mqtt_options(options: &Options, addr: &BrokerAddr) -> MqttOptions {
     mqtt
 }
 
-/// A retained QoS 1 availability message.
-fn status(topic: &str, payload: &str) -> Message {
-    Message {
-        topic: topic.to_owned(),
-        payload: payload.as_bytes().to_vec(),
-        qos: Qos::AtLeastOnce,
-        retain: true,
-        kind: MessageKind::Status,
-    }
-}
-
 fn to_rumqttc(qos: Qos) -> QoS {
     match qos {
         Qos::AtMostOnce => QoS::AtMostOnce,
@@ -306,53 +286,20 @@ fn to_rumqttc(qos: Qos) -> QoS {
     }
 }
 
-/// The driver's message state, apart from the connection.
+/// The driver's I/O side of the message flow: the hand-off channel from the stages and the
+/// [`PublishState`] that decides what the client gets.
 struct Queues {
     rx: mpsc::Receiver<Message>,
     rx_open: bool,
-    outbox: Outbox,
-    inflight: InFlight,
-    metrics: Arc<Metrics>,
+    state: PublishState,
 }
 
 impl Queues {
-    /// A message from a stage while there is no connection: QoS 1 waits, QoS 0 is dropped.
-    fn accept_offline(&mut self, msg: Option<Message>) {
-        let Some(msg) = msg else {
-            self.rx_open = false;
-            return;
-        };
-        if msg.qos == Qos::AtMostOnce {
-            Dropped {
-                count: 1,
-                why: "QoS 0 message while disconnected",
-            }
-            .emit(&self.metrics);
-        } else if self.outbox.push_back(msg).is_some() {
-            Dropped {
-                count: 1,
-                why: "offline queue full; the oldest message was dropped",
-            }
-            .emit(&self.metrics);
-        }
-    }
-
-    /// A message from a stage while connected: queued behind anything older.
-    fn accept_connected(&mut self, msg: Option<Message>) {
-        let Some(msg) = msg else {
-            self.rx_open = false;
-            return;
-        };
-        if let Some(dropped) = self.outbox.push_back(msg) {
-            Dropped {
-                count: 1,
-                why: if dropped.qos == Qos::AtMostOnce {
-                    "queue full; a QoS 0 message was dropped"
-                } else {
-                    "queue full; the oldest message was dropped"
-                },
-            }
-            .emit(&self.metrics);
+    /// Books a message from the hand-off channel (`None`: every stage has hung up).
+    fn accept(&mut self, msg: Option<Message>) {
+        match msg {
+            Some(msg) => self.state.message_in(msg),
+            None => self.rx_open = false,
         }
     }
 
@@ -360,101 +307,42 @@ impl Queues {
     fn close_and_drain(&mut self) {
         self.rx.close();
         while let Ok(msg) = self.rx.try_recv() {
-            self.accept_connected(Some(msg));
+            self.state.queue(msg);
         }
         self.rx_open = false;
     }
 
-    /// Hands one message to the client; `requeue` says whether to send it again after a loss.
-    fn hand(&mut self, client: &AsyncClient, msg: Message, requeue: bool) {
-        match client.try_publish(
-            msg.topic.clone(),
-            to_rumqttc(msg.qos),
-            msg.retain,
-            msg.payload.clone(),
-        ) {
-            Ok(()) => {
-                self.metrics.incr(Counter::MqttPublished);
-                self.inflight.handed(msg, requeue);
-            }
-            Err(e) => {
-                // Not expected: topics are checked in try_publish and the window keeps the
-                // channel from filling up.
-                tracing::error!(topic = msg.topic, "mqtt client refused a message: {e}");
-                Dropped {
-                    count: 1,
-                    why: "refused by the MQTT client",
-                }
-                .emit(&self.metrics);
-            }
-        }
-    }
-
-    /// Hands queued messages while the window has room.
+    /// Hands the client everything the state offers now.
     fn fill_window(&mut self, client: &AsyncClient) {
-        while self.inflight.len() < CLIENT_WINDOW {
-            let Some(msg) = self.outbox.pop_front() else {
-                break;
-            };
-            self.hand(client, msg, true);
-        }
-    }
-
-    /// Books an event from the event loop.
-    fn on_event(&mut self, event: &Event) {
-        match event {
-            Event::Outgoing(Outgoing::Publish(pkid)) => {
-                let in_order = self.inflight.written(*pkid);
-                if !in_order {
-                    tracing::warn!(
-                        pkid,
-                        "mqtt: written publish does not match the hand-off order"
-                    );
-                }
+        while let Some(handoff) = self.state.next_handoff() {
+            let msg = &handoff.msg;
+            match client.try_publish(
+                msg.topic.clone(),
+                to_rumqttc(msg.qos),
+                msg.retain,
+                msg.payload.clone(),
+            ) {
+                Ok(()) => self.state.handed(handoff),
+                Err(e) => self.state.refused(handoff, &e),
             }
-            Event::Incoming(Incoming::PubAck(ack)) => {
-                let finished = self.inflight.acked(ack.pkid);
-                if finished.is_none() {
-                    tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
-                }
-            }
-            _ => {}
         }
     }
 
     /// After a broken connection: empties rumqttc's `pending` (we re-send from our own records)
     /// and replaces its `MqttState`, which `clean()` leaves with buffered events of the dead
     /// connection (an `Outgoing::Publish` whose write failed would otherwise be reported after the
-    /// next ConnAck) and possibly a stuck pkid collision; then requeues unacknowledged QoS 1
-    /// messages in front of newer ones. Returns how many were requeued.
+    /// next ConnAck) and possibly a stuck pkid collision; the state requeues what was
+    /// unacknowledged. Returns how many were requeued.
     fn connection_lost(&mut self, eventloop: &mut EventLoop) -> usize {
         eventloop.pending.clear();
         eventloop.state = MqttState::new(CLIENT_WINDOW as u16, false);
-        let leftovers = self.inflight.take_leftovers();
-        let requeued = leftovers.requeue.len();
-        let overflow = self.outbox.requeue_front(leftovers.requeue);
-        Dropped {
-            count: leftovers.lost_at_most_once + self.outbox.drop_at_most_once(),
-            why: "QoS 0 messages lost with the connection",
-        }
-        .emit(&self.metrics);
-        Dropped {
-            count: overflow,
-            why: "offline queue full; the oldest messages were dropped",
-        }
-        .emit(&self.metrics);
-        requeued
+        self.state.connection_lost()
     }
 
     /// At the end: counts what was never confirmed as delivered.
     fn drop_unsent(&mut self, why: &'static str) {
         self.close_and_drain();
-        let leftovers = self.inflight.take_leftovers();
-        Dropped {
-            count: self.outbox.len() + leftovers.requeue.len() + leftovers.lost_at_most_once,
-            why,
-        }
-        .emit_warn(&self.metrics);
+        self.state.drop_unsent(why);
     }
 }
 
@@ -481,7 +369,7 @@ async fn connect(
                     Err(e) => ConnectOutcome::Failed(e),
                 };
             }
-            msg = queues.rx.recv(), if queues.rx_open => queues.accept_offline(msg),
+            msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
             _ = shutdown.wait() => return ConnectOutcome::Shutdown,
         }
     }
@@ -496,7 +384,7 @@ async fn wait_offline(delay: Option<Duration>, queues: &mut Queues, shutdown: &S
         tokio::select! {
             _ = &mut sleep => return false,
             _ = shutdown.wait() => return true,
-            msg = queues.rx.recv(), if queues.rx_open => queues.accept_offline(msg),
+            msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
         }
     }
 }
@@ -527,10 +415,8 @@ async fn serve(
     eventloop: &mut EventLoop,
     queues: &mut Queues,
     shutdown: &Shutdown,
-    options: &Options,
 ) -> ServeOutcome {
     let mut flush_deadline: Option<Instant> = None;
-    let mut offline_handed = false;
     loop {
         let step = {
             // One poll future, kept across hand-offs: it is only dropped once it has finished.
@@ -538,24 +424,16 @@ async fn serve(
             tokio::pin!(poll);
             loop {
                 queues.fill_window(client);
-                if flush_deadline.is_some() {
-                    if !offline_handed
-                        && queues.outbox.is_empty()
-                        && queues.inflight.len() < CLIENT_WINDOW
-                    {
-                        queues.hand(client, status(&options.status_topic, OFFLINE), false);
-                        offline_handed = true;
-                    }
-                    if offline_handed && queues.inflight.is_empty() {
-                        break Step::Flushed;
-                    }
+                if queues.state.flushed() {
+                    break Step::Flushed;
                 }
                 tokio::select! {
                     result = &mut poll => break Step::Event(result),
-                    msg = queues.rx.recv(), if queues.rx_open => queues.accept_connected(msg),
+                    msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
                     _ = shutdown.wait(), if flush_deadline.is_none() => {
                         flush_deadline = Some(Instant::now() + FLUSH_TIMEOUT);
                         queues.close_and_drain();
+                        queues.state.begin_flush();
                     }
                     _ = sleep_or_forever(flush_deadline), if flush_deadline.is_some() => {
                         break Step::FlushTimedOut;
@@ -564,7 +442,7 @@ async fn serve(
             }
         };
         match step {
-            Step::Event(Ok(event)) => queues.on_event(&event),
+            Step::Event(Ok(event)) => queues.state.on_event(&event),
             Step::Event(Err(error)) if flush_deadline.is_some() => {
                 tracing::warn!("mqtt connection lost while flushing at shutdown: {error}");
                 return ServeOutcome::Finished;
@@ -577,8 +455,8 @@ async fn serve(
             }
             Step::FlushTimedOut => {
                 tracing::warn!(
-                    unacknowledged = queues.inflight.len(),
-                    queued = queues.outbox.len(),
+                    unacknowledged = queues.state.unfinished(),
+                    queued = queues.state.queued(),
                     "mqtt flush at shutdown timed out after {FLUSH_TIMEOUT:?}; disconnecting"
                 );
                 disconnect(client, eventloop).await;

@@ -1,6 +1,8 @@
 //! MQTT publishing with rumqttc: [`MqttPublisher`] (the handle stages call) and [`MqttDriver`] (the
 //! task that owns the connection, reconnects with [`backoff`], announces availability on
-//! `{topic_prefix}/{device}/status`, and keeps QoS 1 messages across outages).
+//! `{topic_prefix}/{device}/status`, and keeps QoS 1 messages across outages). What to hand to
+//! the client on each event is decided by the I/O-free `state::PublishState`, tested without a
+//! broker.
 //!
 //! ```text
 //! stage threads --try_publish--> [hand-off channel, HANDOFF_CAPACITY]
@@ -14,6 +16,7 @@ mod events;
 mod inflight;
 mod outbox;
 pub mod publisher;
+mod state;
 
 pub use backoff::Backoff;
 pub use config::{BrokerAddr, BrokerUrlError, MqttConfig, device_name_problem};
