@@ -6,9 +6,10 @@
 //!   stream) and an endpointer that turns its speech probabilities into utterance boundaries.
 //! - [`clip`]: CLIP support: the BPE tokenizer (zero-shot labels and the encoders build on it).
 //! - [`registry`]: the model files perceptd knows, their manifests and sha256 verification.
-//! - [`eval`]: text normalisation and word error rate, for tests and benchmarks.
+//! - `eval` (feature `eval`): text normalisation and word error rate, for tests and benchmarks.
 
 pub mod clip;
+#[cfg(feature = "eval")]
 pub mod eval;
 pub mod imagenet;
 pub mod onnx_graph;

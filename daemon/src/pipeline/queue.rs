@@ -10,7 +10,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
 
 use super::job::Job;
 use crate::health::{Counter, Metrics};
@@ -19,7 +18,10 @@ use crate::health::{Counter, Metrics};
 #[derive(Debug)]
 pub struct JobQueue {
     state: Mutex<State>,
+    /// Signalled when a job is queued or the queue closes.
     ready: Condvar,
+    /// Signalled when a final leaves the queue (the backlog shrank) or the queue closes.
+    drained: Condvar,
     metrics: Arc<Metrics>,
 }
 
@@ -40,6 +42,7 @@ impl JobQueue {
         Arc::new(Self {
             state: Mutex::new(State::default()),
             ready: Condvar::new(),
+            drained: Condvar::new(),
             metrics,
         })
     }
@@ -137,37 +140,54 @@ impl JobQueue {
         state.early.clear();
         self.metrics.add(Counter::PartialsSkipped, dropped);
         self.ready.notify_all();
+        self.drained.notify_all();
     }
 
-    /// The next job, finals first, then early finals, then partials; waits up to `timeout`.
-    /// `Ok(None)`: nothing yet; `Err(Closed)`: closed and drained.
-    pub fn pop(&self, timeout: Duration) -> Result<Option<Job>, Closed> {
+    /// The next job, finals first, then early finals, then partials; blocks until there is one.
+    /// `Err(Closed)`: closed and drained.
+    pub fn pop(&self) -> Result<Job, Closed> {
         let mut state = self.lock();
-        if state.finals.is_empty()
-            && state.early.is_empty()
-            && state.partials.is_empty()
-            && !state.closed
-        {
-            state = self
-                .ready
-                .wait_timeout(state, timeout)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+        loop {
+            if let Some(job) = self.take_next(&mut state) {
+                return Ok(job);
+            }
+            if state.closed {
+                return Err(Closed);
+            }
+            state = self.ready.wait(state).unwrap_or_else(|p| p.into_inner());
         }
+    }
+
+    /// [`pop`](Self::pop) without waiting: `Ok(None)` when nothing is queued.
+    pub fn try_pop(&self) -> Result<Option<Job>, Closed> {
+        let mut state = self.lock();
+        match self.take_next(&mut state) {
+            Some(job) => Ok(Some(job)),
+            None if state.closed => Err(Closed),
+            None => Ok(None),
+        }
+    }
+
+    /// Blocks while queued finals hold more than `max_samples` of audio (the endpointer's
+    /// `realtime = false` mode waits for inference instead of shedding).
+    pub fn wait_backlog_at_most(&self, max_samples: u64) {
+        let mut state = self.lock();
+        while state.backlog_samples > max_samples && !state.closed {
+            state = self.drained.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn take_next(&self, state: &mut State) -> Option<Job> {
         if let Some(job) = state.finals.pop_front() {
             state.backlog_samples -= job.audio.len() as u64;
-            return Ok(Some(job));
+            self.drained.notify_all();
+            return Some(job);
         }
         if let Some(source) = state.early.keys().next().cloned() {
-            return Ok(state.early.remove(&source));
+            return state.early.remove(&source);
         }
-        if let Some(source) = state.partials.keys().next().cloned() {
-            return Ok(state.partials.remove(&source));
-        }
-        if state.closed {
-            return Err(Closed);
-        }
-        Ok(None)
+        let source = state.partials.keys().next().cloned()?;
+        state.partials.remove(&source)
     }
 }
 
@@ -198,8 +218,6 @@ mod tests {
         }
     }
 
-    const NOW: Duration = Duration::ZERO;
-
     #[test]
     fn finals_come_before_partials_and_in_order() {
         let metrics = Metrics::new();
@@ -208,7 +226,7 @@ mod tests {
         queue.push_final(job("b", "b-1", true, 10));
         queue.push_final(job("b", "b-2", true, 10));
         assert!(queue.has_finals());
-        let order: Vec<String> = std::iter::from_fn(|| queue.pop(NOW).unwrap())
+        let order: Vec<String> = std::iter::from_fn(|| queue.try_pop().unwrap())
             .map(|j| j.utterance_id.to_string())
             .collect();
         assert_eq!(order, ["b-1", "b-2", "a-2"]);
@@ -220,9 +238,9 @@ mod tests {
         let queue = JobQueue::new(metrics.clone());
         queue.offer_partial(job("a", "a-1", false, 10));
         queue.offer_partial(job("a", "a-1", false, 20));
-        let got = queue.pop(NOW).unwrap().unwrap();
+        let got = queue.try_pop().unwrap().unwrap();
         assert_eq!(got.audio.len(), 20);
-        assert!(matches!(queue.pop(NOW), Ok(None)));
+        assert!(matches!(queue.try_pop(), Ok(None)));
         assert_eq!(metrics.get(Counter::PartialsSkipped), 1);
     }
 
@@ -234,9 +252,9 @@ mod tests {
         queue.offer_partial(job("b", "b-1", false, 10));
         queue.push_final(job("a", "a-1", true, 30));
         assert_eq!(queue.backlog_samples(), 30);
-        assert!(queue.pop(NOW).unwrap().unwrap().is_final);
+        assert!(queue.try_pop().unwrap().unwrap().is_final);
         assert_eq!(queue.backlog_samples(), 0);
-        assert_eq!(&*queue.pop(NOW).unwrap().unwrap().utterance_id, "b-1");
+        assert_eq!(&*queue.try_pop().unwrap().unwrap().utterance_id, "b-1");
         assert_eq!(metrics.get(Counter::PartialsSkipped), 1);
     }
 
@@ -246,16 +264,16 @@ mod tests {
         queue.offer_partial(job("a", "a-1", false, 10));
         queue.offer_early_final(job("a", "a-1", true, 10));
         queue.push_final(job("b", "b-1", true, 10));
-        let first = queue.pop(NOW).unwrap().unwrap();
+        let first = queue.try_pop().unwrap().unwrap();
         assert_eq!(&*first.utterance_id, "b-1");
         assert_eq!(first.early, None);
-        let early = queue.pop(NOW).unwrap().unwrap();
+        let early = queue.try_pop().unwrap().unwrap();
         let epoch = early.early.expect("an early final");
         assert!(queue.early_final_stands("a", epoch));
         assert!(!queue.has_finals_besides("a-1"));
         queue.withdraw_early_final("a");
         assert!(!queue.early_final_stands("a", epoch));
-        assert!(!queue.pop(NOW).unwrap().unwrap().is_final);
+        assert!(!queue.try_pop().unwrap().unwrap().is_final);
     }
 
     #[test]
@@ -265,8 +283,8 @@ mod tests {
         queue.push_final(job("a", "a-1", true, 10));
         assert!(queue.has_finals());
         assert!(!queue.has_finals_besides("a-1"));
-        assert!(queue.pop(NOW).unwrap().unwrap().early.is_none());
-        assert!(matches!(queue.pop(NOW), Ok(None)));
+        assert!(queue.try_pop().unwrap().unwrap().early.is_none());
+        assert!(matches!(queue.try_pop(), Ok(None)));
     }
 
     #[test]
@@ -275,7 +293,7 @@ mod tests {
         queue.push_final(job("a", "a-1", true, 10));
         queue.offer_partial(job("a", "a-2", false, 10));
         queue.close();
-        assert!(queue.pop(NOW).unwrap().unwrap().is_final);
-        assert_eq!(queue.pop(NOW).unwrap_err(), Closed);
+        assert!(queue.try_pop().unwrap().unwrap().is_final);
+        assert_eq!(queue.try_pop().unwrap_err(), Closed);
     }
 }

@@ -4,7 +4,6 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use percept_models::vad::{
     CHUNK_SAMPLES, EndpointConfig, EndpointConfigError, Endpointer, VadEvent,
@@ -135,9 +134,8 @@ impl UtteranceTracker {
             self.buf.extend(std::iter::repeat_n(0.0, fill));
         }
         if self.settings.wait_for_backlog {
-            while self.queue.backlog_samples() > self.settings.max_backlog_samples {
-                std::thread::sleep(Duration::from_millis(10));
-            }
+            self.queue
+                .wait_backlog_at_most(self.settings.max_backlog_samples);
         }
         let shedding = self.queue.backlog_samples() > self.settings.max_backlog_samples;
         if shedding {
@@ -393,7 +391,7 @@ mod tests {
     }
 
     fn drain(queue: &JobQueue) -> Vec<Job> {
-        std::iter::from_fn(|| queue.pop(Duration::ZERO).unwrap()).collect()
+        std::iter::from_fn(|| queue.try_pop().unwrap()).collect()
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use percept_models::whisper::{
     TranscribeOptions, Transcriber, Transcript, WhisperError, collapse_repeated_ngrams,
@@ -22,7 +22,7 @@ use super::guards::{Confidence, GuardThresholds, Verdict, judge};
 use super::job::Job;
 use super::payload::{SegmentMessage, TranscriptMessage};
 use super::previous::{ContextLimits, PreviousFinal};
-use super::queue::{Closed, JobQueue};
+use super::queue::JobQueue;
 use crate::health::{Counter, Metrics};
 use crate::publish::{Message, MessageKind, PublishError, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
@@ -71,12 +71,8 @@ pub fn spawn_worker(
                 previous_finals: HashMap::new(),
                 early: HashMap::new(),
             };
-            loop {
-                match queue.pop(Duration::from_millis(200)) {
-                    Ok(Some(job)) => worker.handle(job),
-                    Ok(None) => {}
-                    Err(Closed) => break,
-                }
+            while let Ok(job) = queue.pop() {
+                worker.handle(job);
             }
         })
 }
@@ -378,7 +374,9 @@ impl Worker {
         if job.is_final {
             tracing::info!(latency_ms = message.latency_ms, text = %message.text, "final transcript");
             self.metrics.incr(Counter::UtterancesFinal);
-            publish_blocking(self.publisher.as_ref(), msg);
+            if let Err(e) = self.publisher.publish_wait(msg) {
+                tracing::error!(error = %e, "final not sent");
+            }
         } else {
             tracing::debug!(revision = this_revision, text = %message.text, "partial transcript");
             match self.publisher.try_publish(msg) {
@@ -392,27 +390,6 @@ impl Worker {
 /// Rounds to three decimals for readable JSON.
 fn round_3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// Hands a final to the publisher, waiting while its queue is full: finals are never skipped.
-fn publish_blocking(publisher: &dyn Publisher, mut msg: Message) {
-    loop {
-        match publisher.try_publish(msg) {
-            Ok(()) => return,
-            Err(PublishError::Full(back)) => {
-                msg = back;
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(PublishError::Closed(back)) => {
-                tracing::error!(topic = %back.topic, "publisher closed; final not sent");
-                return;
-            }
-            Err(other) => {
-                tracing::error!(error = %other, "final rejected by the publisher");
-                return;
-            }
-        }
-    }
 }
 
 /// Rounds seconds to milliseconds for readable JSON.

@@ -18,6 +18,21 @@ impl<P: Publisher> LoggingPublisher<P> {
 
 impl<P: Publisher> Publisher for LoggingPublisher<P> {
     fn try_publish(&self, msg: Message) -> Result<(), PublishError> {
+        self.logged(msg, |m| self.inner.try_publish(m))
+    }
+
+    fn publish_wait(&self, msg: Message) -> Result<(), PublishError> {
+        self.logged(msg, |m| self.inner.publish_wait(m))
+    }
+}
+
+impl<P: Publisher> LoggingPublisher<P> {
+    /// Hands `msg` on with `send` and logs the outcome.
+    fn logged(
+        &self,
+        msg: Message,
+        send: impl FnOnce(Message) -> Result<(), PublishError>,
+    ) -> Result<(), PublishError> {
         let topic = msg.topic.clone();
         let payload = match msg.kind {
             // Long base64 or binary: the size says enough.
@@ -26,7 +41,7 @@ impl<P: Publisher> Publisher for LoggingPublisher<P> {
             }
             _ => String::from_utf8_lossy(&msg.payload).into_owned(),
         };
-        let result = self.inner.try_publish(msg);
+        let result = send(msg);
         match &result {
             Ok(()) => tracing::info!(target: "perceptd::published", "{topic} {payload}"),
             Err(e) => {

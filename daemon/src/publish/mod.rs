@@ -79,11 +79,16 @@ pub struct Message {
     pub kind: MessageKind,
 }
 
-/// Where stages hand their messages. Implementations never block: `try_publish` is called from
-/// plain std threads (inference, capture), not from async code.
+/// Where stages hand their messages. Both methods are called from plain std threads
+/// (inference, capture, vision), never from async code.
 pub trait Publisher: Send + Sync {
-    /// Queues `msg` for sending, or gives it back in the error when it cannot be queued.
+    /// Queues `msg` for sending without blocking, or gives it back in the error when it cannot
+    /// be queued.
     fn try_publish(&self, msg: Message) -> Result<(), PublishError>;
+
+    /// Queues `msg`, blocking while the hand-off queue is full (finals are never skipped);
+    /// fails only when `msg` can never be queued (closed, too large, bad topic).
+    fn publish_wait(&self, msg: Message) -> Result<(), PublishError>;
 }
 
 /// Why a message was not queued; the message comes back in every variant.

@@ -16,7 +16,7 @@ use super::model::Analyzer;
 use super::payload::{CaptionMessage, LabelsMessage, labels_json};
 use super::snapshot::snapshot_jpeg;
 use crate::health::{Counter, Metrics};
-use crate::publish::{CameraTopic, Message, MessageKind, Publisher, Qos, Topics};
+use crate::publish::{CameraTopic, Message, MessageKind, PublishError, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
 
 /// What the stage publishes and how often.
@@ -224,9 +224,16 @@ impl VisionStage {
             retain,
             kind,
         };
-        if let Err(e) = self.publisher.try_publish(message) {
-            self.metrics.add(Counter::MqttDropped, 1);
-            tracing::warn!("vision message not queued: {e}");
+        match self.publisher.try_publish(message) {
+            Ok(()) => {}
+            // The publisher counts what it refuses itself (too large, bad topic).
+            Err(e @ (PublishError::TooLarge { .. } | PublishError::InvalidTopic { .. })) => {
+                tracing::warn!("vision message not queued: {e}");
+            }
+            Err(e) => {
+                self.metrics.add(Counter::MqttDropped, 1);
+                tracing::warn!("vision message not queued: {e}");
+            }
         }
     }
 }

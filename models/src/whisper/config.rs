@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use std::path::Path;
 
-use super::model::WhisperError;
+use super::error::WhisperError;
 
 /// Dimensions and vocabulary of a converted Whisper model, read from its `model.json`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]

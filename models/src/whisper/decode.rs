@@ -5,8 +5,9 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use super::error::WhisperError;
 use super::filters::{LogitFilters, log_softmax};
-use super::model::{CrossKv, WhisperError, WhisperModel};
+use super::model::{CrossKv, WhisperModel};
 
 /// What the decoder is asked to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

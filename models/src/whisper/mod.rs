@@ -6,6 +6,7 @@
 pub mod config;
 pub mod decode;
 pub mod engine;
+pub mod error;
 pub mod filters;
 pub mod model;
 pub mod native;
@@ -19,7 +20,8 @@ pub mod vad_cut;
 pub use config::WhisperConfig;
 pub use decode::{DecodeOptions, DecodingResult, Task};
 pub use engine::{EngineKind, EngineOptions, Precision};
-pub use model::{AudioFeatures, CrossKv, DecoderSession, WhisperError, WhisperModel};
+pub use error::WhisperError;
+pub use model::{AudioFeatures, CrossKv, DecoderSession, WhisperModel};
 pub use repeat_guard::{RepeatGuard, SuppressedSegment};
 pub use repeats::collapse_repeated_ngrams;
 pub use tokenizer::Tokenizer;

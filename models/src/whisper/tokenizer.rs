@@ -9,7 +9,7 @@ use base64::Engine;
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::model::WhisperError;
+use super::error::WhisperError;
 
 /// Language codes in vocabulary order. Models know the first `n_languages` of them.
 pub const LANGUAGES: [&str; 100] = [

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 use super::config::WhisperConfig;
-use super::model::{AudioFeatures, WhisperError};
+use super::error::WhisperError;
+use super::model::AudioFeatures;
 
 fn inference(graph: &'static str) -> impl Fn(TractError) -> WhisperError + Copy {
     move |e| WhisperError::Inference {

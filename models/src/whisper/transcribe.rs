@@ -8,7 +8,8 @@ use percept_dsp::whisper_mel::{HOP_LENGTH, N_FRAMES, N_SAMPLES, SAMPLE_RATE, log
 use serde::Serialize;
 
 use super::decode::{DecodeOptions, DecodingResult, Task, decode_until, detect_language};
-use super::model::{WhisperError, WhisperModel};
+use super::error::WhisperError;
+use super::model::WhisperModel;
 use super::repeat_guard::{RepeatGuard, SuppressedSegment};
 use super::{INPUT_STRIDE, TIME_PRECISION_SECS};
 

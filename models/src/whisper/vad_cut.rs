@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use percept_dsp::whisper_mel::SAMPLE_RATE;
 
-use super::model::WhisperError;
+use super::error::WhisperError;
 use super::transcribe::{TranscribeOptions, Transcriber, Transcript};
 use crate::vad::{CHUNK_SAMPLES, EndpointConfig, Endpointer, VadError, VadEvent, VadSession};
 

@@ -24,6 +24,26 @@ impl Publisher for MqttPublisher {
     /// Never blocks. Oversized payloads and unpublishable topics are refused here (logged once each
     /// and counted in `mqtt_dropped`) so that they can never poison the connection.
     fn try_publish(&self, msg: Message) -> Result<(), PublishError> {
+        let msg = self.check(msg)?;
+        self.tx.try_send(msg).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(m) => PublishError::Full(m),
+            mpsc::error::TrySendError::Closed(m) => PublishError::Closed(m),
+        })
+    }
+
+    /// Blocks the calling std thread while the hand-off channel is full (must not be called on
+    /// a tokio runtime thread).
+    fn publish_wait(&self, msg: Message) -> Result<(), PublishError> {
+        let msg = self.check(msg)?;
+        self.tx
+            .blocking_send(msg)
+            .map_err(|mpsc::error::SendError(m)| PublishError::Closed(m))
+    }
+}
+
+impl MqttPublisher {
+    /// Refuses what could poison the connection: an oversized payload or an unpublishable topic.
+    fn check(&self, msg: Message) -> Result<Message, PublishError> {
         if msg.payload.len() > self.max_payload_bytes {
             let err = PublishError::TooLarge {
                 message: msg,
@@ -42,9 +62,6 @@ impl Publisher for MqttPublisher {
             tracing::warn!("mqtt message refused: {err}");
             return Err(err);
         }
-        self.tx.try_send(msg).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(m) => PublishError::Full(m),
-            mpsc::error::TrySendError::Closed(m) => PublishError::Closed(m),
-        })
+        Ok(msg)
     }
 }

@@ -8,7 +8,7 @@ use percept_compute::quant::U8Rows;
 
 use super::super::config::WhisperConfig;
 use super::super::engine::Precision;
-use super::super::model::WhisperError;
+use super::super::error::WhisperError;
 use super::linear::{Ctx, Linear, Norm, Out, op_error};
 use super::parallel::run_all;
 use super::safetensors::SafeTensors;

@@ -7,7 +7,7 @@ use percept_compute::cpu::{Isa, activation};
 use percept_compute::quant::{I8Rows, U8Rows};
 
 use super::super::engine::Precision;
-use super::super::model::WhisperError;
+use super::super::error::WhisperError;
 use super::parallel::run_all;
 use super::safetensors::SafeTensors;
 

@@ -19,7 +19,8 @@ use percept_compute::cpu::Isa;
 
 use super::config::WhisperConfig;
 use super::engine::{EngineOptions, Precision};
-use super::model::{AudioFeatures, WhisperError};
+use super::error::WhisperError;
+use super::model::AudioFeatures;
 pub(crate) use decoder::NativeCross;
 use decoder::{Decoder, DecoderState};
 use encoder::Encoder;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use half::f16;
 use serde::Deserialize;
 
-use super::super::model::WhisperError;
+use super::super::error::WhisperError;
 
 /// The `__metadata__` "format" the native engine reads.
 pub const FORMAT: &str = "perceptd-whisper-native";
