@@ -4,6 +4,7 @@ publish, and CPU use while idle.
 
 Usage: bench_stream.py --perceptd PATH [--models-dir DIR] [--port 1883] [--out JSON]
                        [--camera none|effnet|clip --clip-dir DIR] [--camera-fps N] [--no-idle]
+                       [--idle-cameras N] [--idle-only]
 
 With --camera, a synthetic moving-pattern camera (640x480, motion gate off) runs next to the
 speech at --camera-fps frames per second, limited to --camera-max-fps (0: no limit, every frame
@@ -17,7 +18,9 @@ latency then shows whether camera work starves speech.
    the finals; `latency_ms` of each final (end of speech -> handed to the MQTT client) gives
    p50/p95. Repeated --rounds times (default 2) for more samples.
 2. Idle CPU: 60 s of digital silence streamed in real time; CPU time of the perceptd process
-   (utime+stime from /proc) between t=20 s and t=55 s, as a percentage of one core.
+   (utime+stime from /proc) between t=20 s and t=55 s, as a percentage of one core. With
+   --idle-cameras N, N static cameras run beside it (an `images` camera each, watching a
+   directory with one small PNG, EfficientNet-Lite0): the vision thread then waits on N cameras.
 
 Needs: espeak-ng, sox, mosquitto_sub, a broker on 127.0.0.1:PORT, installed models.
 Stdlib only.
@@ -180,17 +183,51 @@ def latency(args, tmp, wav, expected):
             "mean_ms": round(statistics.mean(latencies)), "frames": frames}
 
 
+def tiny_png(path):
+    """A 32x32 grey PNG (stdlib only)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x80" * 96 for _ in range(32))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def static_cameras(tmp, n):
+    """[vision] and n watched-directory cameras with one still image each."""
+    if n == 0:
+        return ""
+    text = "[vision]\nmodel = \"efficientnet-lite0\"\n"
+    for i in range(n):
+        folder = tmp / f"still{i}"
+        folder.mkdir(exist_ok=True)
+        tiny_png(folder / "still.png")
+        text += f"""
+[[camera]]
+kind = "images"
+name = "still{i}"
+path = "{folder}"
+watch = true
+"""
+    return text
+
+
 def idle_cpu(args, tmp):
     silence = tmp / "silence.wav"
     sh("sox", "-n", "-r", "16000", "-c", "1", "-b", "16", str(silence), "trim", "0", "60")
     conf = tmp / "idle.toml"
-    config(conf, f"bench-idle-{os.getpid()}", args.port, silence)
+    config(conf, f"bench-idle-{os.getpid()}", args.port, silence, static_cameras(tmp, args.idle_cameras))
 
     def measure(proc):
         time.sleep(20)
         c0, t0 = cpu_seconds(proc.pid), time.monotonic()
         time.sleep(35)
         c1, t1 = cpu_seconds(proc.pid), time.monotonic()
+        if args.idle_cameras:
+            proc.terminate()  # watched cameras never end; SIGTERM is a clean shutdown
         return {"cpu_percent_of_one_core": round(100 * (c1 - c0) / (t1 - t0), 2), "window_s": round(t1 - t0, 1)}
 
     return run_daemon(args, conf, measure)
@@ -208,13 +245,17 @@ def main():
     ap.add_argument("--camera-fps", type=float, default=10)
     ap.add_argument("--camera-max-fps", type=float, default=0, help="the camera's max_fps (0: no limit)")
     ap.add_argument("--no-idle", action="store_true", help="skip the idle-CPU measurement")
+    ap.add_argument("--idle-cameras", type=int, default=0, help="static cameras during the idle measurement")
+    ap.add_argument("--idle-only", action="store_true", help="only the idle-CPU measurement")
     args = ap.parse_args()
     if args.camera == "clip" and not args.clip_dir:
         ap.error("--camera clip needs --clip-dir")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        wav, n = speech_wav(tmp)
-        result = {"camera": args.camera, "latency": latency(args, tmp, wav, n)}
+        result = {"camera": args.camera, "idle_cameras": args.idle_cameras}
+        if not args.idle_only:
+            wav, n = speech_wav(tmp)
+            result["latency"] = latency(args, tmp, wav, n)
         if not args.no_idle:
             result["idle"] = idle_cpu(args, tmp)
     print(json.dumps(result, indent=2))

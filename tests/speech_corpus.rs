@@ -228,3 +228,60 @@ fn print_finals(finals: &[corpus::Final], pieces: &[corpus::Piece]) {
         );
     }
 }
+
+/// How much of the per-piece rule is tiny.en's own sensitivity to context: `perceptd
+/// transcribe` twice on the same file, once in plain 30 s windows (`--vad off`, the batch the
+/// rule is measured against) and once cut at speech (`--vad on`: the same audio in other
+/// windows, with other text before each piece), scored piece by piece with the rule
+/// as if the second were the streamed transcript. Prints one line per condition and the
+/// pieces that fail; for BENCHMARKS.md (`cargo test … -- --ignored batch_against_batch`).
+#[test]
+#[ignore = "measurement: two batch transcripts of every condition (~5 min)"]
+fn batch_against_batch_per_piece() {
+    let _one = one_at_a_time();
+    let norm = normalizer();
+    let wanted: Vec<String> = std::env::var("CORPUS_CONDITIONS")
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|_| SPEECH_CONDITIONS.iter().map(|s| s.to_string()).collect());
+    let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    let (mut eligible_all, mut failing_all) = (0, 0);
+    for c in generate(&wanted) {
+        let pieces = &c.manifest.pieces;
+        let plain = score(&norm, pieces, &[batch_text(&c.wav).as_str()]);
+        let cut = common::transcribe_ok(&["--vad", "on", "--keep-repeats"], &c.wav);
+        let cut = score(&norm, pieces, &[cut.as_str()]);
+        let mut eligible = 0;
+        let mut failing = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let pb = plain.per_piece[i].wer();
+            if pb > 0.10 {
+                continue;
+            }
+            eligible += 1;
+            let pc = cut.per_piece[i].wer();
+            if pc > pb + 0.10 {
+                failing.push(format!(
+                    "{:?}: {:.0} % vs {:.0} %",
+                    piece.text,
+                    100.0 * pc,
+                    100.0 * pb
+                ));
+            }
+        }
+        eprintln!(
+            "[corpus] {:<12} batch --vad off {:5.1} %, --vad on {:5.1} %: {} of {eligible} well-recognised pieces fail the per-piece rule",
+            c.manifest.condition,
+            100.0 * plain.total.wer(),
+            100.0 * cut.total.wer(),
+            failing.len()
+        );
+        for f in &failing {
+            eprintln!("[corpus]   {f}");
+        }
+        eligible_all += eligible;
+        failing_all += failing.len();
+    }
+    eprintln!(
+        "[corpus] all: {failing_all} of {eligible_all} well-recognised pieces fail between two batch transcripts"
+    );
+}

@@ -1,7 +1,6 @@
 //! Starts every configured source with its endpointing thread.
 
 use std::sync::Arc;
-use std::sync::mpsc::RecvTimeoutError;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -83,16 +82,11 @@ pub fn start_all(
             .spawn(move || {
                 let span = tracing::info_span!("vad", source = %name);
                 let _guard = span.enter();
-                loop {
-                    match rx.recv_timeout(Duration::from_millis(100)) {
-                        Ok(block) => {
-                            if let Err(e) = tracker.push_block(block) {
-                                tracing::error!(error = %e, "VAD failed; source stopped");
-                                break;
-                            }
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
+                // Ends when the source thread is done (its sender dropped) or the VAD fails.
+                while let Ok(block) = rx.recv() {
+                    if let Err(e) = tracker.push_block(block) {
+                        tracing::error!(error = %e, "VAD failed; source stopped");
+                        break;
                     }
                 }
                 tracker.finish();

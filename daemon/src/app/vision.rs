@@ -17,7 +17,7 @@ use percept_models::clip::{ClipFiles, default_templates};
 
 use crate::config::{CameraConfig, Config, VisionConfig};
 use crate::frames::{
-    CameraFormat, CameraSpec, Frame, FrameContext, FrameEnd, FramePolicy, FrameReceiver,
+    CameraFormat, CameraSpec, Doorbell, Frame, FrameContext, FrameEnd, FramePolicy, FrameReceiver,
     FrameSourceConfig, FrameSourceError, ImagesSpec, RecvError, SyntheticSpec, Y4mSpec,
     spawn_frame_source,
 };
@@ -97,8 +97,6 @@ pub fn lower_thread_priority(nice: i32) {
 
 /// Frames waiting per source between its thread and the vision thread (latest wins beyond it).
 const FRAME_SLOTS: usize = 1;
-/// How long the vision thread sleeps when no source has a frame (with several sources).
-const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// The frame source a `[[camera]]` describes.
 pub fn frame_source_config(camera: &CameraConfig, vision: &VisionConfig) -> FrameSourceConfig {
@@ -192,27 +190,26 @@ pub fn spawn_vision_thread(
 }
 
 fn run_vision_loop(stage: &mut VisionStage, mut receivers: Vec<FrameReceiver>) {
+    // One wake-up for every camera: the thread sleeps until one of them has a frame or ends.
+    let bell = Doorbell::new();
+    for rx in &receivers {
+        rx.ring_on_change(&bell);
+    }
     while !receivers.is_empty() {
-        if receivers.len() == 1 {
-            match receivers[0].recv_timeout(Duration::from_millis(200)) {
-                Ok(frame) => handle(stage, &frame),
-                Err(RecvError::Timeout) => {}
-                Err(RecvError::Disconnected) => receivers.clear(),
-            }
-            continue;
-        }
+        let seen = bell.rings();
         let mut any = false;
-        receivers.retain(|rx| match rx.recv_timeout(Duration::ZERO) {
-            Ok(frame) => {
+        receivers.retain(|rx| match rx.poll() {
+            Ok(Some(frame)) => {
                 any = true;
                 handle(stage, &frame);
                 true
             }
-            Err(RecvError::Timeout) => true,
+            Ok(None) => true,
             Err(RecvError::Disconnected) => false,
+            Err(RecvError::Timeout) => true,
         });
-        if !any {
-            std::thread::sleep(POLL_INTERVAL);
+        if !any && !receivers.is_empty() {
+            bell.wait_past(seen);
         }
     }
 }

@@ -4,6 +4,9 @@
 //! the channel is full, sending drops the *oldest* queued frame (counted by the caller) and
 //! queues the new one. So a slow consumer neither blocks the source nor makes memory grow, and
 //! always gets the newest frames.
+//!
+//! One consumer of several channels (the vision thread) waits on a shared [`Doorbell`] that
+//! every push and every closing sender rings, instead of polling each channel.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -16,6 +19,42 @@ struct State {
     queue: VecDeque<Frame>,
     senders: usize,
     receiver_alive: bool,
+    /// Rung after every push and when the last sender goes.
+    bell: Option<Arc<Doorbell>>,
+}
+
+/// Wakes a consumer that waits on several channels at once: it reads [`Doorbell::rings`],
+/// checks every channel, and if none had anything waits with [`Doorbell::wait_past`], which
+/// returns as soon as any of them changed since that reading (no lost wake-ups).
+#[derive(Debug, Default)]
+pub struct Doorbell {
+    rings: Mutex<u64>,
+    rung: Condvar,
+}
+
+impl Doorbell {
+    /// A doorbell no channel rings yet (see [`FrameReceiver::ring_on_change`]).
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// How often it has rung so far.
+    pub fn rings(&self) -> u64 {
+        *self.rings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Blocks until it has rung more than `seen` times.
+    pub fn wait_past(&self, seen: u64) {
+        let mut rings = self.rings.lock().unwrap_or_else(|p| p.into_inner());
+        while *rings <= seen {
+            rings = self.rung.wait(rings).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn ring(&self) {
+        *self.rings.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.rung.notify_all();
+    }
 }
 
 #[derive(Debug)]
@@ -42,6 +81,7 @@ pub fn latest_channel(capacity: usize) -> (FrameSender, FrameReceiver) {
             queue: VecDeque::with_capacity(capacity.max(1)),
             senders: 1,
             receiver_alive: true,
+            bell: None,
         }),
         ready: Condvar::new(),
     });
@@ -84,8 +124,12 @@ impl FrameSender {
             false
         };
         state.queue.push_back(frame);
+        let bell = state.bell.clone();
         drop(state);
         self.shared.ready.notify_one();
+        if let Some(bell) = bell {
+            bell.ring();
+        }
         if replaced {
             Pushed::ReplacedOldest
         } else {
@@ -110,8 +154,14 @@ impl Clone for FrameSender {
 
 impl Drop for FrameSender {
     fn drop(&mut self) {
-        self.shared.lock().senders -= 1;
+        let mut state = self.shared.lock();
+        state.senders -= 1;
+        let bell = state.bell.clone();
+        drop(state);
         self.shared.ready.notify_all();
+        if let Some(bell) = bell {
+            bell.ring();
+        }
     }
 }
 
@@ -160,6 +210,22 @@ impl FrameReceiver {
         self.shared.lock().queue.pop_front()
     }
 
+    /// The oldest queued frame without waiting: `Ok(None)` when none is queued,
+    /// `Err(Disconnected)` when none is queued and every sender is gone.
+    pub fn poll(&self) -> Result<Option<Frame>, RecvError> {
+        let mut state = self.shared.lock();
+        match state.queue.pop_front() {
+            Some(frame) => Ok(Some(frame)),
+            None if state.senders == 0 => Err(RecvError::Disconnected),
+            None => Ok(None),
+        }
+    }
+
+    /// From now on every push into this channel and the last sender's drop ring `bell`.
+    pub fn ring_on_change(&self, bell: &Arc<Doorbell>) {
+        self.shared.lock().bell = Some(Arc::clone(bell));
+    }
+
     /// Frames queued now.
     pub fn len(&self) -> usize {
         self.shared.lock().queue.len()
@@ -194,6 +260,33 @@ mod tests {
             captured_at: SystemTime::now(),
             image: RgbImage::filled(2, 2, [0, 0, 0]),
         }
+    }
+
+    #[test]
+    fn a_doorbell_wakes_the_consumer_of_several_channels() {
+        let bell = Doorbell::new();
+        let (tx_a, rx_a) = latest_channel(2);
+        let (tx_b, rx_b) = latest_channel(2);
+        rx_a.ring_on_change(&bell);
+        rx_b.ring_on_change(&bell);
+        let seen = bell.rings();
+        assert_eq!(rx_a.poll(), Ok(None));
+        let pusher = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            tx_b.push(frame(9));
+            drop(tx_b);
+        });
+        bell.wait_past(seen);
+        pusher.join().unwrap();
+        assert_eq!(rx_b.poll().unwrap().unwrap().seq, 9);
+        assert_eq!(rx_b.poll(), Err(RecvError::Disconnected));
+        assert!(
+            bell.rings() >= seen + 2,
+            "the push and the last sender's drop ring"
+        );
+        assert_eq!(rx_a.poll(), Ok(None));
+        drop(tx_a);
+        assert_eq!(rx_a.poll(), Err(RecvError::Disconnected));
     }
 
     #[test]

@@ -25,7 +25,7 @@ use std::time::SystemTime;
 use percept_dsp::RgbImage;
 
 pub use camera::{CameraFormat, CameraSource, CameraSpec, camera_buffer_to_frame};
-pub use channel::{FrameReceiver, FrameSender, Pushed, RecvError, latest_channel};
+pub use channel::{Doorbell, FrameReceiver, FrameSender, Pushed, RecvError, latest_channel};
 pub use context::{FrameContext, FrameGate, FramePolicy, GateDecision, Offered};
 pub use error::FrameSourceError;
 pub use images::{ImagesSource, ImagesSpec, WATCH_POLL};
