@@ -152,19 +152,16 @@ impl PublishState {
 
     /// Books an event from the client's event loop (written publishes and PubAcks).
     pub(crate) fn on_event(&mut self, event: &Event) {
+        // The guards do the booking; the arms only report what does not fit.
         match event {
-            Event::Outgoing(Outgoing::Publish(pkid)) => {
-                if !self.inflight.written(*pkid) {
-                    tracing::warn!(
-                        pkid,
-                        "mqtt: written publish does not match the hand-off order"
-                    );
-                }
+            Event::Outgoing(Outgoing::Publish(pkid)) if !self.inflight.written(*pkid) => {
+                tracing::warn!(
+                    pkid,
+                    "mqtt: written publish does not match the hand-off order"
+                );
             }
-            Event::Incoming(Incoming::PubAck(ack)) => {
-                if self.inflight.acked(ack.pkid).is_none() {
-                    tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
-                }
+            Event::Incoming(Incoming::PubAck(ack)) if self.inflight.acked(ack.pkid).is_none() => {
+                tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
             }
             _ => {}
         }
