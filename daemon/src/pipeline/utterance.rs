@@ -334,8 +334,6 @@ fn samples_ms(samples: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     /// Speech where the chunk's RMS is above 0.1 (a stand-in for Silero in these unit tests).

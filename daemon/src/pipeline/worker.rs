@@ -24,7 +24,7 @@ use super::payload::{SegmentMessage, TranscriptMessage};
 use super::previous::{ContextLimits, PreviousFinal};
 use super::queue::JobQueue;
 use crate::health::{Counter, Metrics};
-use crate::publish::{Message, MessageKind, PublishError, Publisher, Qos, Topics};
+use crate::publish::{Message, MessageKind, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
 
 /// What the worker needs besides the model.
