@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rumqttc::{Event, Incoming, Outgoing};
 
-use super::events::Dropped;
+use super::events::{ClientRefused, Dropped};
 use super::inflight::InFlight;
 use super::outbox::Outbox;
 use crate::health::{Counter, Metrics};
@@ -139,13 +139,9 @@ impl PublishState {
     /// The client refused `handoff` (not expected: topics are checked by the client and the
     /// window keeps its channel from filling up).
     pub(crate) fn refused(&mut self, handoff: Handoff, reason: &dyn std::fmt::Display) {
-        tracing::error!(
-            topic = handoff.msg.topic,
-            "mqtt client refused a message: {reason}"
-        );
-        Dropped {
-            count: 1,
-            why: "refused by the MQTT client",
+        ClientRefused {
+            topic: &handoff.msg.topic,
+            reason,
         }
         .emit(&self.metrics);
     }
