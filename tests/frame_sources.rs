@@ -20,7 +20,7 @@ use perceptd::frames::{
 };
 use perceptd::health::{Counter, Metrics};
 use perceptd::shutdown::Shutdown;
-use perceptd::sources::Backoff;
+use perceptd::supervise::RestartPolicy;
 
 fn images_spec(path: &std::path::Path, looping: bool) -> ImagesSpec {
     ImagesSpec {
@@ -280,7 +280,7 @@ fn spawn_runs_a_source_on_its_own_thread_and_a_bad_path_fails_at_once() {
         frames: Some(3),
         ..SyntheticSpec::default()
     });
-    let thread = spawn_frame_source(config, cx.clone(), Backoff::default()).unwrap();
+    let thread = spawn_frame_source(config, cx.clone(), RestartPolicy::default()).unwrap();
     assert_eq!(thread.join().unwrap().unwrap(), FrameEnd::EndOfInput);
     let seqs: Vec<u64> = std::iter::from_fn(|| rx.try_recv())
         .map(|f| f.seq)
@@ -288,7 +288,7 @@ fn spawn_runs_a_source_on_its_own_thread_and_a_bad_path_fails_at_once() {
     assert_eq!(seqs, vec![0, 1, 2]);
 
     let missing = FrameSourceConfig::Images(ImagesSpec::new("/nonexistent/frames"));
-    let error = spawn_frame_source(missing, cx, Backoff::default()).unwrap_err();
+    let error = spawn_frame_source(missing, cx, RestartPolicy::default()).unwrap_err();
     assert!(
         error
             .to_string()

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod audio_input;
+pub mod backoff;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -17,5 +18,6 @@ pub mod pipeline;
 pub mod publish;
 pub mod shutdown;
 pub mod sources;
+pub mod supervise;
 pub mod time_format;
 pub mod vision;

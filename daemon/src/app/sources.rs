@@ -14,9 +14,10 @@ use crate::health::Metrics;
 use crate::pipeline::{JobQueue, TrackerSettings, UtteranceTracker};
 use crate::shutdown::Shutdown;
 use crate::sources::{
-    AudioSource, Backoff, FileSource, MicSource, Pacing, SourceContext, SourceError, StdinSource,
+    AudioSource, FileSource, MicSource, Pacing, SourceContext, SourceError, StdinSource,
     probe_default_mic, run_supervised,
 };
+use crate::supervise::RestartPolicy;
 
 /// Blocks buffered between a source and its endpointer (about 20–32 ms each).
 const CHANNEL_BLOCKS: usize = 64;
@@ -111,11 +112,11 @@ fn run_source(name: &str, first: Box<dyn AudioSource>, runner: Runner, cx: Sourc
                 Some(source) => Ok(source),
                 None => reopen(),
             };
-            let backoff = Backoff {
+            let policy = RestartPolicy {
                 min: RESTART_MIN,
                 max: RESTART_MAX,
             };
-            let end = run_supervised(make, cx, backoff);
+            let end = run_supervised(make, cx, policy);
             tracing::info!(?end, "source ended");
         }
     }

@@ -24,7 +24,7 @@ use crate::frames::{
 use crate::health::Metrics;
 use crate::publish::Topics;
 use crate::shutdown::Shutdown;
-use crate::sources::Backoff;
+use crate::supervise::RestartPolicy;
 use crate::vision::caption::CaptionPolicy;
 use crate::vision::labels::LabelPolicy;
 use crate::vision::model::{ClipSettings, DEFAULT_VOCAB, VisionSettings};
@@ -164,9 +164,9 @@ pub fn start_cameras(
                 .with_context(|| format!("camera {name}"))?;
         let source = frame_source_config(camera, &config.file.vision);
         // A lost camera is reopened after 500 ms, doubling to 30 s.
-        let backoff = Backoff::default();
+        let policy = RestartPolicy::default();
         threads.push(
-            spawn_frame_source(source, cx, backoff).with_context(|| format!("camera {name}"))?,
+            spawn_frame_source(source, cx, policy).with_context(|| format!("camera {name}"))?,
         );
         receivers.push(rx);
     }

@@ -9,6 +9,7 @@ use percept_dsp::RgbImage;
 use percept_dsp::image::MotionGate;
 
 use super::channel::{FrameReceiver, FrameSender, Pushed, latest_channel};
+use super::events::FrameSkipped;
 use super::{Frame, FrameEnd, FrameSourceError};
 use crate::health::{Counter, Metrics};
 use crate::shutdown::Shutdown;
@@ -227,8 +228,12 @@ impl FrameContext {
     /// Reports a frame that could not be read or decoded: one `warn` line naming the source
     /// and `item` (a path, a frame number), and one `FrameErrors`. The source carries on.
     pub fn frame_error(&self, item: &str, error: &dyn Display) {
-        self.metrics.incr(Counter::FrameErrors);
-        tracing::warn!(source = %self.source, item, "frame skipped: {error}");
+        FrameSkipped {
+            source: &self.source,
+            item,
+            error,
+        }
+        .emit(&self.metrics);
     }
 
     fn lock(&self) -> MutexGuard<'_, GateState> {

@@ -12,6 +12,7 @@ mod camera;
 mod channel;
 mod context;
 mod error;
+mod events;
 mod images;
 mod pacer;
 mod spawn;

@@ -9,7 +9,7 @@ use super::supervise::run_frame_supervised;
 use super::synthetic::{SyntheticSource, SyntheticSpec};
 use super::y4m::{Y4mSource, Y4mSpec};
 use super::{FrameContext, FrameEnd, FrameSource, FrameSourceError};
-use crate::sources::Backoff;
+use crate::supervise::RestartPolicy;
 
 /// One frame source's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,13 +40,13 @@ pub fn open_frame_source(
 /// runs it on a thread named `frames-{source}` until it ends; the thread returns how it ended,
 /// or the error that ended a file source.
 ///
-/// A camera is reopened with `backoff` after every failure (a device can come back); files and
+/// A camera is reopened by `policy` after every failure (a device can come back); files and
 /// synthetic sources run once, and a failure is logged as an error and ends them (a corrupt
 /// file stays corrupt; bad single frames never end a source).
 pub fn spawn_frame_source(
     config: FrameSourceConfig,
     cx: FrameContext,
-    backoff: Backoff,
+    policy: RestartPolicy,
 ) -> Result<JoinHandle<Result<FrameEnd, FrameSourceError>>, FrameSourceError> {
     let first = open_frame_source(&config)?;
     let name = cx.source().to_string();
@@ -63,7 +63,7 @@ pub fn spawn_frame_source(
                         None => open_frame_source(&config),
                     },
                     cx,
-                    backoff,
+                    policy,
                 ))
             } else {
                 first.run(cx)

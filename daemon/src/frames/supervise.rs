@@ -1,52 +1,55 @@
-//! Keeps a frame source running: one that fails to open or stops with an error (a camera
-//! unplugged) is reported, counted and reopened after the audio sources' capped exponential
-//! [`Backoff`]. (The same loop as `sources::run_supervised`, for the other trait.)
-
-use std::time::Instant;
+//! Keeps a frame source running with the one supervisor ([`crate::supervise`]): one that fails
+//! to open or stops with an error (a camera unplugged) is reported, counted and reopened after
+//! its [`RestartPolicy`]'s delay.
 
 use super::{FrameContext, FrameEnd, FrameSource, FrameSourceError};
-use crate::health::Counter;
-use crate::sources::Backoff;
+use crate::health::Metrics;
+use crate::shutdown::Shutdown;
+use crate::supervise::{RestartPolicy, Supervised, SupervisedContext, supervise};
 
 /// Runs the source that `make` opens until it ends normally or shutdown fires, reopening it
 /// after every failure. Each failure is one `warn` line and one `SourceRestarts`; the wait
 /// before the next attempt is interrupted by shutdown.
 pub fn run_frame_supervised(
-    mut make: impl FnMut() -> Result<Box<dyn FrameSource>, FrameSourceError>,
+    make: impl FnMut() -> Result<Box<dyn FrameSource>, FrameSourceError>,
     cx: FrameContext,
-    backoff: Backoff,
+    policy: RestartPolicy,
 ) -> FrameEnd {
-    let mut delay = backoff.min;
-    loop {
-        if let Some(end) = cx.stopped() {
-            return end;
-        }
-        let started = Instant::now();
-        let error = match make() {
-            Ok(source) => {
-                let name = source.spec().name;
-                match source.run(cx.clone()) {
-                    Ok(end) => return end,
-                    Err(error) => {
-                        if started.elapsed() >= backoff.max {
-                            delay = backoff.min;
-                        }
-                        format!("frame source {name} failed: {error}")
-                    }
-                }
-            }
-            Err(error) => format!("frame source cannot start: {error}"),
-        };
-        cx.metrics().incr(Counter::SourceRestarts);
-        tracing::warn!(
-            source = %cx.source(),
-            retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            "{error}"
-        );
-        if cx.shutdown().sleep(delay) {
-            return FrameEnd::Shutdown;
-        }
-        delay = (delay * 2).min(backoff.max);
+    supervise(make, cx, policy)
+}
+
+impl Supervised for Box<dyn FrameSource> {
+    type Context = FrameContext;
+    type End = FrameEnd;
+    type Error = FrameSourceError;
+    const KIND: &'static str = "frame source";
+
+    fn name(&self) -> String {
+        self.spec().name
+    }
+
+    fn run(self, cx: FrameContext) -> Result<FrameEnd, FrameSourceError> {
+        FrameSource::run(self, cx)
+    }
+}
+
+impl SupervisedContext for FrameContext {
+    type End = FrameEnd;
+
+    fn stopped(&self) -> Option<FrameEnd> {
+        FrameContext::stopped(self)
+    }
+
+    fn shutdown(&self) -> &Shutdown {
+        FrameContext::shutdown(self)
+    }
+
+    fn metrics(&self) -> &Metrics {
+        FrameContext::metrics(self)
+    }
+
+    fn log_source(&self) -> Option<&str> {
+        Some(self.source().as_ref())
     }
 }
 
@@ -57,8 +60,7 @@ mod tests {
 
     use super::*;
     use crate::frames::{FramePolicy, FrameSourceKind, FrameSourceSpec};
-    use crate::health::Metrics;
-    use crate::shutdown::Shutdown;
+    use crate::health::Counter;
 
     /// Fault injection: a camera that is lost at once, or ends.
     struct Scripted {
@@ -107,7 +109,7 @@ mod tests {
                 _ => Ok(Box::new(Scripted { fail: false })),
             },
             cx.clone(),
-            Backoff {
+            RestartPolicy {
                 min: Duration::from_millis(1),
                 max: Duration::from_millis(4),
             },
@@ -140,7 +142,7 @@ mod tests {
                     })
                 },
                 cx,
-                Backoff {
+                RestartPolicy {
                     min: Duration::from_secs(600),
                     max: Duration::from_secs(600),
                 },

@@ -2,6 +2,7 @@
 //! shedding [`JobQueue`], and the inference worker that publishes transcripts.
 
 pub mod clock;
+mod events;
 pub mod guards;
 pub mod job;
 pub mod payload;

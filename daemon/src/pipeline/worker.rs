@@ -18,6 +18,10 @@ use percept_models::whisper::{
 };
 
 use super::clock::samples_to_secs;
+use super::events::{
+    EarlyFinalStopped, FinalFromEarly, FinalTranscript, FinalWithheld, PartialStopped,
+    TranscriptionFailed,
+};
 use super::guards::{Confidence, GuardThresholds, Verdict, judge};
 use super::job::Job;
 use super::payload::{SegmentMessage, TranscriptMessage};
@@ -144,8 +148,7 @@ impl Worker {
             None
         };
         let result = if let Some(early) = early {
-            tracing::debug!("final transcribed early");
-            self.metrics.incr(Counter::FinalsEarly);
+            FinalFromEarly.emit(&self.metrics);
             Ok(early.transcript)
         } else if job.is_final {
             self.transcribe_final(&job, options, &|| false)
@@ -162,14 +165,16 @@ impl Worker {
         let transcript = match result {
             Ok(t) => t,
             Err(WhisperError::Stopped) => {
-                tracing::debug!("partial stopped: a final is waiting");
-                self.metrics.incr(Counter::PartialsSkipped);
+                PartialStopped.emit(&self.metrics);
                 return;
             }
             Err(e) => {
-                tracing::error!(error = %e, "transcription failed; utterance dropped");
+                TranscriptionFailed {
+                    error: &e,
+                    is_final: job.is_final,
+                }
+                .emit(&self.metrics);
                 if job.is_final {
-                    self.metrics.incr(Counter::FinalsSuppressed);
                     self.revisions.remove(&job.utterance_id);
                 }
                 return;
@@ -191,13 +196,10 @@ impl Worker {
             return;
         }
         match verdict {
-            Verdict::NoSpeech if !published_before => {
-                tracing::info!(
-                    vad_speech_prob = job.vad_speech_prob,
-                    "no speech: final withheld"
-                );
-                self.metrics.incr(Counter::FinalsSuppressed);
+            Verdict::NoSpeech if !published_before => FinalWithheld {
+                vad_speech_prob: job.vad_speech_prob,
             }
+            .emit(&self.metrics),
             Verdict::NoSpeech => self.publish(
                 &job,
                 &transcript,
@@ -245,10 +247,7 @@ impl Worker {
                     self.metrics.incr(Counter::EarlyFinalsDropped);
                 }
             }
-            Err(WhisperError::Stopped) => {
-                tracing::debug!("early final stopped");
-                self.metrics.incr(Counter::EarlyFinalsDropped);
-            }
+            Err(WhisperError::Stopped) => EarlyFinalStopped.emit(&self.metrics),
             // The final will try again and report it.
             Err(e) => tracing::debug!(error = %e, "early final failed"),
         }
@@ -372,8 +371,11 @@ impl Worker {
             kind,
         };
         if job.is_final {
-            tracing::info!(latency_ms = message.latency_ms, text = %message.text, "final transcript");
-            self.metrics.incr(Counter::UtterancesFinal);
+            FinalTranscript {
+                latency_ms: message.latency_ms,
+                text: &message.text,
+            }
+            .emit(&self.metrics);
             if let Err(e) = self.publisher.publish_wait(msg) {
                 tracing::error!(error = %e, "final not sent");
             }

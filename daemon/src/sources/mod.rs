@@ -22,7 +22,7 @@ pub use error::SourceError;
 pub use file::{FileSource, Pacing};
 pub use mic::{MicSource, list_input_devices, probe_default_mic};
 pub use stdin::StdinSource;
-pub use supervise::{Backoff, run_supervised};
+pub use supervise::run_supervised;
 
 use crate::health::Metrics;
 use crate::shutdown::Shutdown;

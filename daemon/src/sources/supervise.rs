@@ -1,72 +1,60 @@
-//! Keeps a source running: a source that fails to open or stops with an error is reported,
-//! counted and restarted after a capped exponential backoff.
-
-use std::time::{Duration, Instant};
+//! Keeps an audio source running with the one supervisor ([`crate::supervise`]): a source
+//! that fails to open or stops with an error is reported, counted and restarted after its
+//! [`RestartPolicy`]'s delay.
 
 use super::{AudioSource, SourceContext, SourceEnd, SourceError};
-use crate::health::Counter;
-
-/// Delays between restarts: `min` after the first failure, doubling up to `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// Delay after the first failure.
-    pub min: Duration,
-    /// Longest delay; a source that ran at least this long starts again from `min`.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    /// 500 ms doubling to 30 s.
-    fn default() -> Self {
-        Self {
-            min: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-        }
-    }
-}
+use crate::health::Metrics;
+use crate::shutdown::Shutdown;
+use crate::supervise::{RestartPolicy, Supervised, SupervisedContext, supervise};
 
 /// Runs the source that `make` opens until it ends normally or shutdown fires, restarting it
 /// after every failure.
 ///
 /// Each failure (open error or run error) is one `warn` line and one
-/// [`Counter::SourceRestarts`]; the wait before the next attempt is interrupted by shutdown.
-/// Every error is retried, so give it sources whose errors can pass (a device that may come
-/// back), not a file that will stay corrupt.
+/// [`Counter::SourceRestarts`](crate::health::Counter::SourceRestarts); the wait before the
+/// next attempt is interrupted by shutdown. Every error is retried, so give it sources whose
+/// errors can pass (a device that may come back), not a file that will stay corrupt.
 pub fn run_supervised(
-    mut make: impl FnMut() -> Result<Box<dyn AudioSource>, SourceError>,
+    make: impl FnMut() -> Result<Box<dyn AudioSource>, SourceError>,
     cx: SourceContext,
-    backoff: Backoff,
+    policy: RestartPolicy,
 ) -> SourceEnd {
-    let mut delay = backoff.min;
-    loop {
-        if cx.shutdown.is_triggered() {
-            return SourceEnd::Shutdown;
-        }
-        let started = Instant::now();
-        let error = match make() {
-            Ok(source) => {
-                let name = source.spec().name.clone();
-                match source.run(cx.clone()) {
-                    Ok(end) => return end,
-                    Err(error) => {
-                        if started.elapsed() >= backoff.max {
-                            delay = backoff.min;
-                        }
-                        format!("audio source {name} failed: {error}")
-                    }
-                }
-            }
-            Err(error) => format!("audio source cannot start: {error}"),
-        };
-        cx.metrics.incr(Counter::SourceRestarts);
-        tracing::warn!(
-            retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-            "{error}"
-        );
-        if cx.shutdown.sleep(delay) {
-            return SourceEnd::Shutdown;
-        }
-        delay = (delay * 2).min(backoff.max);
+    supervise(make, cx, policy)
+}
+
+impl Supervised for Box<dyn AudioSource> {
+    type Context = SourceContext;
+    type End = SourceEnd;
+    type Error = SourceError;
+    const KIND: &'static str = "audio source";
+
+    fn name(&self) -> String {
+        self.spec().name.clone()
+    }
+
+    fn run(self, cx: SourceContext) -> Result<SourceEnd, SourceError> {
+        AudioSource::run(self, cx)
+    }
+}
+
+impl SupervisedContext for SourceContext {
+    type End = SourceEnd;
+
+    fn stopped(&self) -> Option<SourceEnd> {
+        self.shutdown.is_triggered().then_some(SourceEnd::Shutdown)
+    }
+
+    fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// None: audio lines take the source from their `capture` span.
+    fn log_source(&self) -> Option<&str> {
+        None
     }
 }
 
@@ -74,10 +62,10 @@ pub fn run_supervised(
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     use super::*;
-    use crate::health::Metrics;
-    use crate::shutdown::Shutdown;
+    use crate::health::Counter;
     use crate::sources::{SourceKind, SourceSpec};
 
     /// Fault injection: a source that fails with `DeviceLost` or ends, as told.
@@ -118,8 +106,8 @@ mod tests {
         SourceContext::new(1, Shutdown::new(), Metrics::new()).0
     }
 
-    fn tiny_backoff() -> Backoff {
-        Backoff {
+    fn tiny_policy() -> RestartPolicy {
+        RestartPolicy {
             min: Duration::from_millis(1),
             max: Duration::from_millis(4),
         }
@@ -139,7 +127,7 @@ mod tests {
                 _ => Ok(scripted(false)),
             },
             cx.clone(),
-            tiny_backoff(),
+            tiny_policy(),
         );
         assert_eq!(end, SourceEnd::EndOfInput);
         assert_eq!(attempts.load(Ordering::Relaxed), 5);
@@ -162,7 +150,7 @@ mod tests {
                     })
                 },
                 cx,
-                Backoff {
+                RestartPolicy {
                     min: Duration::from_secs(600),
                     max: Duration::from_secs(600),
                 },
@@ -183,7 +171,7 @@ mod tests {
         let end = run_supervised(
             || -> Result<Box<dyn AudioSource>, SourceError> { panic!("must not open") },
             cx,
-            tiny_backoff(),
+            tiny_policy(),
         );
         assert_eq!(end, SourceEnd::Shutdown);
     }

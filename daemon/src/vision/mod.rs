@@ -4,6 +4,7 @@
 
 pub mod caption;
 pub mod embedding;
+mod events;
 pub mod labels;
 pub mod model;
 pub mod payload;

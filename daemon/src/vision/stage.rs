@@ -11,12 +11,13 @@ use percept_models::vision::{ImageAnalysis, l2_normalized};
 
 use super::caption::{Caption, CaptionPolicy, caption_for};
 use super::embedding::{EmbeddingDtype, EmbeddingEnvelope, EmbeddingLimiter, encode_vector};
+use super::events::{FrameNotAnalysed, MessageNotQueued};
 use super::labels::{LabelChange, LabelPolicy, LabelTracker};
 use super::model::Analyzer;
 use super::payload::{CaptionMessage, LabelsMessage, labels_json};
 use super::snapshot::snapshot_jpeg;
 use crate::health::{Counter, Metrics};
-use crate::publish::{CameraTopic, Message, MessageKind, PublishError, Publisher, Qos, Topics};
+use crate::publish::{CameraTopic, Message, MessageKind, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
 
 /// What the stage publishes and how often.
@@ -89,12 +90,12 @@ impl VisionStage {
         let analysis = match self.analyzer.analyze(frame.image) {
             Ok(a) => a,
             Err(e) => {
-                self.metrics.add(Counter::FrameErrors, 1);
-                tracing::warn!(
-                    source = frame.source,
-                    seq = frame.seq,
-                    "frame not analysed: {e:#}"
-                );
+                FrameNotAnalysed {
+                    source: frame.source,
+                    seq: frame.seq,
+                    error: &e,
+                }
+                .emit(&self.metrics);
                 return;
             }
         };
@@ -224,16 +225,8 @@ impl VisionStage {
             retain,
             kind,
         };
-        match self.publisher.try_publish(message) {
-            Ok(()) => {}
-            // The publisher counts what it refuses itself (too large, bad topic).
-            Err(e @ (PublishError::TooLarge { .. } | PublishError::InvalidTopic { .. })) => {
-                tracing::warn!("vision message not queued: {e}");
-            }
-            Err(e) => {
-                self.metrics.add(Counter::MqttDropped, 1);
-                tracing::warn!("vision message not queued: {e}");
-            }
+        if let Err(error) = self.publisher.try_publish(message) {
+            MessageNotQueued { error: &error }.emit(&self.metrics);
         }
     }
 }

@@ -27,11 +27,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::backoff::Backoff;
 use super::config::{BrokerAddr, MqttConfig, device_name_problem};
 use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost};
 use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
 use super::state::{OFFLINE, PublishState};
+use crate::backoff::Backoff;
 use crate::health::Metrics;
 use crate::publish::{Message, Qos};
 use crate::shutdown::Shutdown;
@@ -179,7 +179,8 @@ impl MqttDriver {
         let broker = addr.to_string();
         let (client, mut eventloop) =
             AsyncClient::new(mqtt_options(&options, &addr), CLIENT_WINDOW);
-        let mut backoff = Backoff::with_entropy(options.reconnect_min, options.reconnect_max);
+        let mut backoff =
+            Backoff::broker_reconnect_from_entropy(options.reconnect_min, options.reconnect_max);
         let mut consecutive_failures = 0u64;
 
         loop {

@@ -1,9 +1,10 @@
-//! What happens to the MQTT connection, as small structs whose `emit` logs and counts in one call.
+//! What happens to the MQTT connection and its messages, as small structs whose `emit` logs and counts in one call.
 
 use std::fmt::Display;
 use std::time::Duration;
 
 use crate::health::{Counter, Metrics};
+use crate::publish::PublishError;
 
 /// Consecutive failures logged at warn before the rest go to debug (one warn per this many after).
 const WARN_FIRST_FAILURES: u64 = 3;
@@ -125,5 +126,40 @@ impl Dropped {
             metrics.add(Counter::MqttDropped, self.count as u64);
             tracing::warn!(count = self.count, "mqtt messages dropped: {}", self.why);
         }
+    }
+}
+
+/// The publisher refused a message that could poison the connection (oversized payload,
+/// unpublishable topic).
+pub(crate) struct Refused<'a> {
+    pub(crate) error: &'a PublishError,
+}
+
+impl Refused<'_> {
+    pub(crate) fn emit(&self, metrics: &Metrics) {
+        metrics.incr(Counter::MqttDropped);
+        tracing::warn!("mqtt message refused: {}", self.error);
+    }
+}
+
+/// The rumqttc client refused a message handed to it (not expected).
+pub(crate) struct ClientRefused<'a> {
+    pub(crate) topic: &'a str,
+    pub(crate) reason: &'a dyn Display,
+}
+
+impl ClientRefused<'_> {
+    /// Logs at error, then counts the message as [`Dropped`] (which logs at debug).
+    pub(crate) fn emit(&self, metrics: &Metrics) {
+        tracing::error!(
+            topic = self.topic,
+            "mqtt client refused a message: {}",
+            self.reason
+        );
+        Dropped {
+            count: 1,
+            why: "refused by the MQTT client",
+        }
+        .emit(metrics);
     }
 }

@@ -1,5 +1,5 @@
 //! MQTT publishing with rumqttc: [`MqttPublisher`] (the handle stages call) and [`MqttDriver`] (the
-//! task that owns the connection, reconnects with [`backoff`], announces availability on
+//! task that owns the connection, reconnects with [`crate::backoff::Backoff::broker_reconnect`], announces availability on
 //! `{topic_prefix}/{device}/status`, and keeps QoS 1 messages across outages). What to hand to
 //! the client on each event is decided by the I/O-free `state::PublishState`, tested without a
 //! broker.
@@ -9,7 +9,6 @@
 //!     --> driver: [outbox, offline_queue_max] --window of CLIENT_WINDOW--> rumqttc --> broker
 //! ```
 
-pub mod backoff;
 pub mod config;
 pub mod driver;
 mod events;
@@ -18,7 +17,6 @@ mod outbox;
 pub mod publisher;
 mod state;
 
-pub use backoff::Backoff;
 pub use config::{BrokerAddr, BrokerUrlError, MqttConfig, device_name_problem};
 pub use driver::MqttDriver;
 pub use publisher::MqttPublisher;

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use crate::health::{Counter, Metrics};
+use super::events::Refused;
+use crate::health::Metrics;
 use crate::publish::{Message, PublishError, Publisher, topic_problem};
 
 /// How many messages may wait between `try_publish` and the driver; beyond this `try_publish`
@@ -49,8 +50,7 @@ impl MqttPublisher {
                 message: msg,
                 max_bytes: self.max_payload_bytes,
             };
-            self.metrics.incr(Counter::MqttDropped);
-            tracing::warn!("mqtt message refused: {err}");
+            Refused { error: &err }.emit(&self.metrics);
             return Err(err);
         }
         if let Some(reason) = topic_problem(&msg.topic) {
@@ -58,8 +58,7 @@ impl MqttPublisher {
                 message: msg,
                 reason,
             };
-            self.metrics.incr(Counter::MqttDropped);
-            tracing::warn!("mqtt message refused: {err}");
+            Refused { error: &err }.emit(&self.metrics);
             return Err(err);
         }
         Ok(msg)

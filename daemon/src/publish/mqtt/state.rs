@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rumqttc::{Event, Incoming, Outgoing};
 
-use super::events::Dropped;
+use super::events::{ClientRefused, Dropped};
 use super::inflight::InFlight;
 use super::outbox::Outbox;
 use crate::health::{Counter, Metrics};
@@ -139,29 +139,30 @@ impl PublishState {
     /// The client refused `handoff` (not expected: topics are checked by the client and the
     /// window keeps its channel from filling up).
     pub(crate) fn refused(&mut self, handoff: Handoff, reason: &dyn std::fmt::Display) {
-        tracing::error!(
-            topic = handoff.msg.topic,
-            "mqtt client refused a message: {reason}"
-        );
-        Dropped {
-            count: 1,
-            why: "refused by the MQTT client",
+        ClientRefused {
+            topic: &handoff.msg.topic,
+            reason,
         }
         .emit(&self.metrics);
     }
 
     /// Books an event from the client's event loop (written publishes and PubAcks).
     pub(crate) fn on_event(&mut self, event: &Event) {
-        // The guards do the booking; the arms only report what does not fit.
         match event {
-            Event::Outgoing(Outgoing::Publish(pkid)) if !self.inflight.written(*pkid) => {
-                tracing::warn!(
-                    pkid,
-                    "mqtt: written publish does not match the hand-off order"
-                );
+            Event::Outgoing(Outgoing::Publish(pkid)) => {
+                let in_order = self.inflight.written(*pkid);
+                if !in_order {
+                    tracing::warn!(
+                        pkid,
+                        "mqtt: written publish does not match the hand-off order"
+                    );
+                }
             }
-            Event::Incoming(Incoming::PubAck(ack)) if self.inflight.acked(ack.pkid).is_none() => {
-                tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
+            Event::Incoming(Incoming::PubAck(ack)) => {
+                let acked = self.inflight.acked(ack.pkid);
+                if acked.is_none() {
+                    tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
+                }
             }
             _ => {}
         }
