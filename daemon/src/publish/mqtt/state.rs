@@ -154,7 +154,9 @@ impl PublishState {
     pub(crate) fn on_event(&mut self, event: &Event) {
         match event {
             Event::Outgoing(Outgoing::Publish(pkid)) => {
-                if !self.inflight.written(*pkid) {
+                // Booked first, then judged: not a match guard, which would hide the booking.
+                let in_order = self.inflight.written(*pkid);
+                if !in_order {
                     tracing::warn!(
                         pkid,
                         "mqtt: written publish does not match the hand-off order"
@@ -162,7 +164,8 @@ impl PublishState {
                 }
             }
             Event::Incoming(Incoming::PubAck(ack)) => {
-                if self.inflight.acked(ack.pkid).is_none() {
+                let acked = self.inflight.acked(ack.pkid);
+                if acked.is_none() {
                     tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
                 }
             }
