@@ -21,8 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, MqttState,
-    Outgoing, QoS,
+    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, MqttState, Outgoing, QoS,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
