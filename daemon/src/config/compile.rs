@@ -1,29 +1,45 @@
-//! Parsing and validation: every problem is reported at once, each with its key path.
+//! Parsing and compiling: the file becomes typed settings, and every problem is reported at
+//! once, each with its key path.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use percept_dsp::PcmFormat;
-use percept_models::registry::ModelFamily;
-use percept_models::whisper::{EncodeWindow, EngineKind, EngineOptions, Precision};
+use percept_models::vad::EndpointConfig;
 
-use super::file::{ConfigFile, SourceConfig};
+use super::cameras::{compile_cameras, unknown_camera_key};
+use super::file::{ConfigFile, LogConfig};
+use super::speech::SpeechSettings;
+use super::vision_plan::VisionPlan;
+use crate::frames::CameraPlan;
+use crate::pipeline::TrackerSettings;
+use crate::publish::mqtt::MqttConfig;
+use crate::sources::{SourceConfig, SourcePlan};
 
-/// A config that parsed and passed validation.
+/// A config that parsed and passed every rule, compiled into what each part of the daemon
+/// needs. Nothing downstream reads the file itself.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The file as written (defaults filled in).
-    pub file: ConfigFile,
     /// The device name used in topics.
     pub device: String,
     /// The models directory in force.
     pub models_dir: PathBuf,
-    /// The encoder window chosen by `speech.encode_window`.
-    pub encode_window: EncodeWindow,
-    /// The Whisper engine and precision (`speech.engine`, `speech.precision`), one thread.
-    pub engine: EngineOptions,
+    /// The MQTT connection (checked; no `url` means the embedded broker).
+    pub mqtt: MqttConfig,
+    /// `[log]`.
+    pub log: LogConfig,
     /// Whether the audio pipeline runs (`speech.enabled`, or its default).
     pub audio_enabled: bool,
+    /// `[speech]`.
+    pub speech: SpeechSettings,
+    /// The endpointer and shedding settings of every source (`[vad]` and `[speech]`).
+    pub tracker: TrackerSettings,
+    /// The `[[source]]` tables, in order; none means the default microphone (else the demo
+    /// clip) when audio is enabled.
+    pub sources: Vec<SourcePlan>,
+    /// `[vision]` (loaded when a camera exists).
+    pub vision: VisionPlan,
+    /// The `[[camera]]` tables, in order.
+    pub cameras: Vec<CameraPlan>,
 }
 
 /// Why a config cannot be used.
@@ -56,28 +72,53 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads, parses and validates a config file.
+    /// Reads, parses and compiles a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        Self::load(path, None)
+    }
+
+    /// Reads, parses and compiles a config file, with `models_dir` (`--models-dir`) in place of
+    /// the file's when given.
+    pub fn load(path: &Path, models_dir: Option<&Path>) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml(&text, &path.display().to_string())
+        let origin = path.display().to_string();
+        let mut file = ConfigFile::parse(&text, &origin)?;
+        if let Some(dir) = models_dir {
+            file.models_dir = Some(dir.to_path_buf());
+        }
+        file.compile(&origin)
     }
 
-    /// Parses and validates TOML text; `origin` names it in errors.
+    /// Parses and compiles TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        ConfigFile::parse(text, origin)?.compile(origin)
+    }
+}
+
+impl ConfigFile {
+    /// Parses TOML text (unknown keys are errors); `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let file: Self = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: origin.to_string(),
             message: one_paragraph(&e.to_string()),
         })?;
-        Self::validate(file, origin)
+        match unknown_camera_key(&file.cameras) {
+            Some(message) => Err(ConfigError::Parse {
+                path: origin.to_string(),
+                message,
+            }),
+            None => Ok(file),
+        }
     }
 
-    /// Checks every rule and reports all problems together.
-    pub fn validate(file: ConfigFile, origin: &str) -> Result<Self, ConfigError> {
+    /// Checks every rule and compiles the typed settings, reporting all problems together;
+    /// `origin` names the file in errors.
+    pub fn compile(self, origin: &str) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
-        let device = match &file.device {
+        let device = match &self.device {
             Some(d) => {
                 if !is_topic_safe(d) {
                     problems.push(format!(
@@ -88,224 +129,71 @@ impl Config {
             }
             None => default_device(),
         };
-        problems.extend(file.mqtt.validate("mqtt"));
-        check_speech(&file, &mut problems);
-        check_vad(&file, &mut problems);
-        check_sources(&file.sources, &mut problems);
-        super::vision::check_vision(&file.vision, &file.cameras, &mut problems);
-        for camera in &file.cameras {
-            if file.sources.iter().any(|s| s.name() == camera.name()) {
-                problems.push(format!(
-                    "camera: name {:?} is also an audio source's name",
-                    camera.name()
-                ));
-            }
-        }
-        let audio_enabled = file
+        let models_dir = self
+            .models_dir
+            .clone()
+            .unwrap_or_else(percept_models::registry::default_models_dir);
+        problems.extend(self.mqtt.validate("mqtt"));
+        let speech = self.speech.compile(&mut problems);
+        check_vad(&self.vad, &mut problems);
+        let sources = compile_sources(&self.sources, &mut problems);
+        let vision = self.vision.compile(&models_dir, &mut problems);
+        let limits = vision
+            .as_ref()
+            .map_or_else(Default::default, |v| v.decode_limits);
+        let source_names: HashSet<&str> = self.sources.iter().map(SourceConfig::name).collect();
+        let cameras = compile_cameras(&self.cameras, limits, &source_names, &mut problems);
+        let audio_enabled = self
             .speech
             .enabled
-            .unwrap_or(!file.sources.is_empty() || file.cameras.is_empty());
-        if !audio_enabled && !file.sources.is_empty() {
+            .unwrap_or(!self.sources.is_empty() || self.cameras.is_empty());
+        if !audio_enabled && !self.sources.is_empty() {
             problems.push(
                 "speech.enabled: is false, but [[source]] tables are configured; remove one or the other"
                     .into(),
             );
         }
-        let encode_window = match file.speech.encode_window.as_str() {
-            "full" => EncodeWindow::Full,
-            _ => EncodeWindow::Span {
-                pad_ms: file.speech.span_pad_ms,
-                min_ms: file.speech.span_min_ms,
-            },
-        };
-        let engine = engine_options(&file.speech, &mut problems);
-        if !problems.is_empty() {
+        let (Some(speech), Some(vision), true) = (speech, vision, problems.is_empty()) else {
             return Err(ConfigError::Invalid {
                 path: origin.to_string(),
                 problems,
             });
-        }
-        let models_dir = file
-            .models_dir
-            .clone()
-            .unwrap_or_else(percept_models::registry::default_models_dir);
-        Ok(Self {
-            file,
+        };
+        let ms = |ms: u64| ms * 16;
+        let tracker = TrackerSettings {
+            endpoint: self.vad,
+            partial_interval_samples: ms(self.speech.partial_interval_ms),
+            max_backlog_samples: ms(self.speech.max_backlog_ms),
+            speech_pad_samples: ms(u64::from(self.vad.speech_pad_ms)),
+            wait_for_backlog: false,
+            early_finals: self.speech.early_finals,
+        };
+        Ok(Config {
             device,
             models_dir,
-            encode_window,
-            engine,
+            mqtt: self.mqtt,
+            log: self.log,
             audio_enabled,
+            speech,
+            tracker,
+            sources,
+            vision,
+            cameras,
         })
     }
 }
 
-/// `speech.engine` and `speech.precision` (default int8 on native, f32 on tract).
-fn engine_options(s: &super::file::SpeechConfig, problems: &mut Vec<String>) -> EngineOptions {
-    let engine = s.engine.parse::<EngineKind>().unwrap_or_else(|e| {
-        problems.push(format!("speech.engine: {e}"));
-        EngineKind::Native
-    });
-    let default = match engine {
-        EngineKind::Native => Precision::Int8,
-        EngineKind::Tract => Precision::F32,
-    };
-    let precision = match &s.precision {
-        None => default,
-        Some(p) => p.parse::<Precision>().unwrap_or_else(|e| {
-            problems.push(format!("speech.precision: {e}"));
-            default
-        }),
-    };
-    if engine == EngineKind::Tract && precision != Precision::F32 {
-        problems.push(format!(
-            "speech.precision: the tract engine runs f32 only, got {precision:?}; use engine = \"native\" for int8"
-        ));
-    }
-    EngineOptions {
-        engine,
-        precision,
-        threads: 1,
-    }
-}
-
-/// Reports `key` when `value` is above `max` (`why` follows the bound in the message).
-fn at_most(problems: &mut Vec<String>, key: &str, value: u64, max: u64, why: &str) {
-    if value > max {
-        problems.push(format!("{key}: must be <= {max}{why}, got {value}"));
-    }
-}
-
-fn check_speech(file: &ConfigFile, problems: &mut Vec<String>) {
-    let s = &file.speech;
-    let is_whisper = |m: &percept_models::registry::KnownModel| m.family == ModelFamily::Whisper;
-    if !percept_models::registry::known_model(&s.model).is_some_and(is_whisper) {
-        let known: Vec<&str> = percept_models::registry::KNOWN_MODELS
-            .iter()
-            .filter(|m| is_whisper(m))
-            .map(|m| m.name)
-            .collect();
-        problems.push(format!(
-            "speech.model: {:?} is not a Whisper model perceptd knows; known: {}",
-            s.model,
-            known.join(", ")
-        ));
-    }
-    if !matches!(s.encode_window.as_str(), "span" | "full") {
-        problems.push(format!(
-            "speech.encode_window: must be \"span\" or \"full\", got {:?}",
-            s.encode_window
-        ));
-    }
-    if s.partial_interval_ms != 0 && s.partial_interval_ms < 200 {
-        problems.push(format!(
-            "speech.partial_interval_ms: must be 0 (off) or >= 200, got {}",
-            s.partial_interval_ms
-        ));
-    }
-    let (pad, min) = (s.span_pad_ms.into(), s.span_min_ms.into());
-    at_most(problems, "speech.span_pad_ms", pad, 30_000, "");
-    at_most(problems, "speech.span_min_ms", min, 30_000, "");
-    if s.max_backlog_ms < 5_000 {
-        problems.push(format!(
-            "speech.max_backlog_ms: must be >= 5000, got {}",
-            s.max_backlog_ms
-        ));
-    }
-    if !(0.0..=1.0).contains(&s.no_speech_threshold) {
-        problems.push(format!(
-            "speech.no_speech_threshold: must be within 0..=1, got {}",
-            s.no_speech_threshold
-        ));
-    }
-    if !(0.0..=1.0).contains(&s.min_vad_speech_prob) {
-        problems.push(format!(
-            "speech.min_vad_speech_prob: must be within 0..=1, got {}",
-            s.min_vad_speech_prob
-        ));
-    }
-    if !s.logprob_threshold.is_finite() || s.logprob_threshold > 0.0 {
-        problems.push(format!(
-            "speech.logprob_threshold: must be <= 0, got {}",
-            s.logprob_threshold
-        ));
-    }
-    if !s.compression_ratio_threshold.is_finite() || s.compression_ratio_threshold <= 1.0 {
-        problems.push(format!(
-            "speech.compression_ratio_threshold: must be > 1, got {}",
-            s.compression_ratio_threshold
-        ));
-    }
-    let (previous, gap) = (s.context_previous_ms, s.context_gap_ms);
-    let why = " (one window)";
-    at_most(
-        problems,
-        "speech.context_previous_ms",
-        previous,
-        30_000,
-        why,
-    );
-    at_most(problems, "speech.context_gap_ms", gap, 60_000, "");
-    if s.max_ngram_repeats == 0 {
-        problems.push("speech.max_ngram_repeats: must be >= 1, got 0".into());
-    }
-}
-
-fn check_vad(file: &ConfigFile, problems: &mut Vec<String>) {
-    let before = problems.len();
-    check_vad_ranges(file, problems);
-    if problems.len() == before
-        && let Err(e) = file.vad.endpoint_config().validate()
-    {
+/// `[vad]`: the endpointer's own rules, under `vad.`.
+fn check_vad(vad: &EndpointConfig, problems: &mut Vec<String>) {
+    if let Err(e) = vad.validate() {
         problems.extend(e.problems.iter().map(|p| format!("vad.{p}")));
     }
 }
 
-fn check_vad_ranges(file: &ConfigFile, problems: &mut Vec<String>) {
-    let v = &file.vad;
-    if !(v.threshold > 0.0 && v.threshold < 1.0) {
-        problems.push(format!(
-            "vad.threshold: must be within (0, 1), got {}",
-            v.threshold
-        ));
-    }
-    if let Some(neg) = v.neg_threshold
-        && !(neg > 0.0 && neg <= v.threshold)
-    {
-        problems.push(format!(
-            "vad.neg_threshold: must be > 0 and <= vad.threshold ({}), got {neg}",
-            v.threshold
-        ));
-    }
-    if v.min_speech_ms < 32 {
-        problems.push(format!(
-            "vad.min_speech_ms: must be >= 32 (one VAD chunk), got {}",
-            v.min_speech_ms
-        ));
-    }
-    if v.min_silence_ms < 32 {
-        problems.push(format!(
-            "vad.min_silence_ms: must be >= 32 (one VAD chunk), got {}",
-            v.min_silence_ms
-        ));
-    }
-    if v.speech_pad_ms > 2_000 {
-        problems.push(format!(
-            "vad.speech_pad_ms: must be <= 2000, got {}",
-            v.speech_pad_ms
-        ));
-    }
-    if !(2_000..=30_000).contains(&v.max_utterance_ms) {
-        problems.push(format!(
-            "vad.max_utterance_ms: must be within 2000..=30000 (one Whisper window), got {}",
-            v.max_utterance_ms
-        ));
-    }
-}
-
-fn check_sources(sources: &[SourceConfig], problems: &mut Vec<String>) {
+/// Every `[[source]]`, and the rules across them (unique names, one stdin).
+fn compile_sources(sources: &[SourceConfig], problems: &mut Vec<String>) -> Vec<SourcePlan> {
     let mut names = HashSet::new();
-    let mut stdin_count = 0;
+    let mut plans = Vec::new();
     for (i, source) in sources.iter().enumerate() {
         let key = format!("source[{i}]");
         if !is_topic_safe(source.name()) {
@@ -320,50 +208,20 @@ fn check_sources(sources: &[SourceConfig], problems: &mut Vec<String>) {
                 source.name()
             ));
         }
-        match source {
-            SourceConfig::Mic(mic) => {
-                if !(100..=60_000).contains(&mic.ring_ms) {
-                    problems.push(format!(
-                        "{key}.ring_ms: must be within 100..=60000, got {}",
-                        mic.ring_ms
-                    ));
-                }
-            }
-            SourceConfig::File(file) => {
-                if !file.path.is_file() {
-                    problems.push(format!(
-                        "{key}.path: {} is not a readable file",
-                        file.path.display()
-                    ));
-                }
-            }
-            SourceConfig::Stdin(stdin) => {
-                stdin_count += 1;
-                if let Err(e) = stdin.format.parse::<PcmFormat>() {
-                    problems.push(format!("{key}.format: {e}"));
-                }
-                if !(1_000..=768_000).contains(&stdin.sample_rate) {
-                    problems.push(format!(
-                        "{key}.sample_rate: must be within 1000..=768000 Hz, got {}",
-                        stdin.sample_rate
-                    ));
-                }
-                if !(1..=32).contains(&stdin.channels) {
-                    problems.push(format!(
-                        "{key}.channels: must be within 1..=32, got {}",
-                        stdin.channels
-                    ));
-                }
-            }
-        }
+        plans.extend(source.build(&key, problems));
     }
+    let stdin_count = sources
+        .iter()
+        .filter(|s| matches!(s, SourceConfig::Stdin(_)))
+        .count();
     if stdin_count > 1 {
         problems.push("source: at most one source may read stdin".into());
     }
+    plans
 }
 
 /// Whether a name can be used as one MQTT topic level.
-pub(super) fn is_topic_safe(name: &str) -> bool {
+pub fn is_topic_safe(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -408,99 +266,6 @@ fn one_paragraph(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn problems_of(text: &str) -> Vec<String> {
-        match Config::from_toml(text, "test.toml") {
-            Err(ConfigError::Invalid { problems, .. }) => problems,
-            other => panic!("expected validation problems, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn an_empty_file_is_a_valid_config_with_defaults() {
-        let config = Config::from_toml("", "empty").unwrap();
-        assert_eq!(config.file.speech.model, "tiny.en");
-        assert_eq!(config.file.vad.min_silence_ms, 500);
-        assert_eq!(config.file.log.stats_interval_secs, 60);
-        assert!(config.file.sources.is_empty());
-        assert_eq!(config.encode_window, EncodeWindow::Full);
-    }
-
-    #[test]
-    fn the_engine_defaults_to_native_int8_and_bad_choices_are_named() {
-        let config = Config::from_toml("", "t").unwrap();
-        assert_eq!(config.engine, EngineOptions::native(Precision::Int8));
-        let tract = Config::from_toml("[speech]\nengine = \"tract\"\n", "t").unwrap();
-        assert_eq!(tract.engine, EngineOptions::tract());
-        let err = Config::from_toml("[speech]\nengine = \"onnx\"\nprecision = \"fp16\"\n", "t")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("speech.engine: unknown engine \"onnx\""),
-            "{err}"
-        );
-        assert!(
-            err.contains("speech.precision: unknown precision \"fp16\""),
-            "{err}"
-        );
-        let err = Config::from_toml("[speech]\nengine = \"tract\"\nprecision = \"int8\"\n", "t")
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("tract engine runs f32 only"), "{err}");
-    }
-
-    #[test]
-    fn unknown_keys_are_rejected_with_their_name() {
-        let err = Config::from_toml("[speech]\nmodle = \"base\"\n", "t.toml").unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("modle"), "{text}");
-        assert!(!text.contains('\n'), "one line: {text}");
-    }
-
-    #[test]
-    fn unknown_source_kinds_and_fields_are_rejected() {
-        let err = Config::from_toml("[[source]]\nkind = \"camera\"\n", "t").unwrap_err();
-        assert!(err.to_string().contains("camera"), "{err}");
-        let err = Config::from_toml("[[source]]\nkind = \"mic\"\nrate = 48000\n", "t").unwrap_err();
-        assert!(err.to_string().contains("rate"), "{err}");
-    }
-
-    #[test]
-    fn every_problem_is_reported_with_its_key_path() {
-        let problems = problems_of(
-            r#"
-device = "my box"
-[speech]
-model = "huge"
-partial_interval_ms = 50
-[vad]
-threshold = 1.5
-max_utterance_ms = 60000
-[[source]]
-kind = "stdin"
-format = "u8"
-sample_rate = 0
-[[source]]
-kind = "file"
-name = "stdin"
-path = "/no/such/file.wav"
-"#,
-        );
-        let joined = problems.join("\n");
-        for key in [
-            "device:",
-            "speech.model:",
-            "speech.partial_interval_ms:",
-            "vad.threshold:",
-            "vad.max_utterance_ms:",
-            "source[0].format:",
-            "source[0].sample_rate:",
-            "source[1].name:",
-            "source[1].path:",
-        ] {
-            assert!(joined.contains(key), "missing {key} in:\n{joined}");
-        }
-    }
 
     #[test]
     fn the_default_device_is_topic_safe() {
