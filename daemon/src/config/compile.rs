@@ -72,13 +72,13 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Reads, parses and compiles a config file.
+    /// Reads, parses and compiles the TOML file at `path`.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         Self::load(path, None)
     }
 
-    /// Reads, parses and compiles a config file, with `models_dir` (`--models-dir`) in place of
-    /// the file's when given.
+    /// Reads, parses and compiles the TOML file at `path`, with `models_dir` (`--models-dir`)
+    /// in place of the file's when given.
     pub fn load(path: &Path, models_dir: Option<&Path>) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
