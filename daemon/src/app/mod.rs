@@ -18,22 +18,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use percept_models::vad::SileroVad;
-use percept_models::whisper::{EncodeWindow, TranscribeOptions, Transcriber, WhisperModel};
+use percept_models::whisper::{Transcriber, WhisperModel};
 
 use crate::config::Config;
 use crate::health::Metrics;
-use crate::pipeline::{ContextLimits, GuardThresholds, JobQueue, WorkerSettings, spawn_worker};
+use crate::pipeline::{JobQueue, WorkerSettings, spawn_worker};
 use crate::publish::mqtt::MqttPublisher;
 use crate::publish::{LoggingPublisher, Publisher, Topics};
 use crate::shutdown::Shutdown;
-use crate::vision::{Analyzer, VisionStage};
+use crate::vision::{Analyzer, StageSettings, VisionStage};
 
 pub use demo::demo_config;
-pub use vision::{stage_settings, vision_settings};
-
-/// Token budget per second of utterance: about 3× what fast speech needs; stops the runaway
-/// repetition loops Whisper can fall into on short or noisy clips (they cost seconds of CPU).
-const MAX_TOKENS_PER_SECOND: f32 = 12.0;
 
 /// How long the MQTT driver may take to publish `offline` and flush after the pipeline stopped.
 const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
@@ -41,12 +36,12 @@ const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Runs the daemon until `shutdown` fires or every source has ended; returns the counters.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     let metrics = Metrics::new();
-    let mut mqtt = config.file.mqtt.clone();
+    let mut mqtt = config.mqtt.clone();
     if mqtt.url.is_none() {
         let addr = broker::start_embedded()?;
         mqtt.url = Some(format!("mqtt://{addr}"));
     }
-    let speech = &config.file.speech;
+    let speech = &config.speech;
     let threads = match speech.threads {
         0 => percept_compute::default_threads(),
         n => n,
@@ -56,18 +51,18 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     let audio_models = if config.audio_enabled {
         let model_dir =
             percept_models::registry::installed_model_dir(&config.models_dir, &speech.model)?;
-        let model = WhisperModel::load_with(&model_dir, config.engine.with_threads(threads))
+        let model = WhisperModel::load_with(&model_dir, config.speech.engine.with_threads(threads))
             .with_context(|| format!("loading model {}", speech.model))?;
         let vad = SileroVad::load_installed(&config.models_dir).context("loading Silero VAD")?;
-        tracing::info!(model = %speech.model, engine = %config.engine.label(), threads, "speech models loaded");
+        tracing::info!(model = %speech.model, engine = %config.speech.engine.label(), threads, "speech models loaded");
         Some((model, vad))
     } else {
         None
     };
-    let analyzer = if config.file.cameras.is_empty() {
+    let analyzer = if config.cameras.is_empty() {
         None
     } else {
-        let analyzer = Analyzer::load(&vision_settings(&config), &config.models_dir)?;
+        let analyzer = Analyzer::load(&config.vision.model, &config.models_dir)?;
         tracing::info!(
             model = analyzer.name(),
             synthetic = analyzer.synthetic(),
@@ -79,7 +74,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
     let driver_shutdown = Shutdown::new();
     let driver_task = tokio::spawn(driver.run(driver_shutdown.clone()));
-    let publisher: Arc<dyn Publisher> = if config.file.log.published_messages {
+    let publisher: Arc<dyn Publisher> = if config.log.published_messages {
         Arc::new(LoggingPublisher::new(mqtt_handle.clone()))
     } else {
         Arc::new(mqtt_handle.clone())
@@ -89,7 +84,7 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         publisher.clone(),
         metrics.clone(),
         &topics,
-        config.file.log.stats_interval_secs,
+        config.log.stats_interval_secs,
         driver_shutdown.clone(),
     );
 
@@ -124,12 +119,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         vision_thread = Some(vision::spawn_vision_thread(stage, receivers)?);
     }
     tracing::info!(
-        sources = config
-            .file
-            .sources
-            .len()
-            .max(usize::from(config.audio_enabled)),
-        cameras = config.file.cameras.len(),
+        sources = config.sources.len().max(usize::from(config.audio_enabled)),
+        cameras = config.cameras.len(),
         "perceptd running"
     );
     crate::health::notify::sd_notify("READY=1");
@@ -180,52 +171,36 @@ fn join_logging_panics<T>(handles: Vec<JoinHandle<T>>, what: &str) {
     }
 }
 
-/// The worker's settings from the config.
+/// The worker's settings: `[speech]` plus where finals and partials go.
 fn worker_settings(
     config: &Config,
     mqtt: &crate::publish::mqtt::MqttConfig,
     topics: &Topics,
 ) -> WorkerSettings {
-    let speech = &config.file.speech;
-    let final_options = TranscribeOptions {
-        language: speech.language.clone(),
-        compression_ratio_threshold: Some(speech.compression_ratio_threshold),
-        logprob_threshold: Some(speech.logprob_threshold),
-        no_speech_threshold: Some(speech.no_speech_threshold),
-        condition_on_previous_text: false,
-        window: config.encode_window,
-        max_tokens_per_second: Some(MAX_TOKENS_PER_SECOND),
-        // The worker judges no-speech itself, with the VAD's evidence (pipeline/worker.rs).
-        skip_silence: false,
-        ..TranscribeOptions::default()
-    };
-    // Partials are cheap and replaced by the final: only the audio so far is encoded.
-    let partial_options = TranscribeOptions {
-        temperatures: vec![0.0],
-        window: EncodeWindow::Span {
-            pad_ms: speech.span_pad_ms,
-            min_ms: speech.span_min_ms,
-        },
-        ..final_options.clone()
-    };
+    let speech = &config.speech;
     WorkerSettings {
         model_name: speech.model.clone(),
-        final_options,
-        partial_options,
-        guards: GuardThresholds {
-            logprob: speech.logprob_threshold,
-            no_speech: speech.no_speech_threshold,
-            min_vad_speech_prob: speech.min_vad_speech_prob,
-            compression_ratio: speech.compression_ratio_threshold,
-        },
+        final_options: speech.final_options.clone(),
+        partial_options: speech.partial_options.clone(),
+        guards: speech.guards,
         max_ngram_repeats: speech.max_ngram_repeats,
-        context: ContextLimits {
-            prompt_previous_samples: speech.prompt_previous_ms * 16,
-            context_previous_samples: speech.context_previous_ms * 16,
-            context_gap_samples: speech.context_gap_ms * 16,
-        },
+        context: speech.context,
         topics: topics.clone(),
         qos_final: mqtt.qos_final,
         qos_partial: mqtt.qos_partial,
+    }
+}
+
+/// The vision stage's settings: `[vision]` plus where the camera topics go.
+fn stage_settings(config: &Config, topics: &Topics) -> StageSettings {
+    let v = &config.vision;
+    StageSettings {
+        topics: topics.clone(),
+        labels: v.labels,
+        caption: v.caption,
+        embedding_interval: v.embedding_interval,
+        embedding_dtype: v.embedding_dtype,
+        embedding_l2_normalize: v.embedding_l2_normalize,
+        snapshot_max_side: v.snapshot_max_side,
     }
 }

@@ -5,16 +5,15 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use percept_dsp::PcmFormat;
 use percept_models::vad::SileroVad;
 
 use super::demo::DEMO_WAV;
-use crate::config::{Config, SourceConfig};
+use crate::config::Config;
 use crate::health::Metrics;
 use crate::pipeline::{JobQueue, TrackerSettings, UtteranceTracker};
 use crate::shutdown::Shutdown;
 use crate::sources::{
-    AudioSource, FileSource, MicSource, Pacing, SourceContext, SourceError, StdinSource,
+    AudioSource, FileSource, MicSource, OpenSource, Pacing, SourceContext, SourceError,
     probe_default_mic, run_supervised,
 };
 use crate::supervise::RestartPolicy;
@@ -45,19 +44,18 @@ pub fn start_all(
     shutdown: &Shutdown,
 ) -> Result<Vec<JoinHandle<()>>> {
     let mut opened = Vec::new();
-    if config.file.sources.is_empty() {
+    if config.sources.is_empty() {
         let (name, first, runner) = demo_source()?;
         opened.push((name, first, runner, false));
     } else {
-        for source in &config.file.sources {
-            let name = source.name().to_string();
+        for source in &config.sources {
+            let name = source.name.clone();
             // Opened up front: a bad device or file fails the start with one clear error.
-            let (first, runner) = open(source).with_context(|| format!("source {name}"))?;
-            let can_wait = matches!(source, SourceConfig::File(f) if !f.realtime);
-            opened.push((name, first, runner, can_wait));
+            let (first, runner) = open(&source.open).with_context(|| format!("source {name}"))?;
+            opened.push((name, first, runner, source.open.can_wait()));
         }
     }
-    let settings = tracker_settings(config);
+    let settings = &config.tracker;
     let mut threads = Vec::new();
     for (name, first, runner, can_wait) in opened {
         let settings = TrackerSettings {
@@ -142,54 +140,14 @@ fn demo_source() -> Result<(String, Box<dyn AudioSource>, Runner)> {
     }
 }
 
-/// Opens one configured source.
-fn open(source: &SourceConfig) -> Result<(Box<dyn AudioSource>, Runner)> {
-    Ok(match source.clone() {
-        SourceConfig::Mic(mic) => {
-            let first = MicSource::open(mic.device.as_deref(), mic.ring_ms)?;
-            let reopen: Reopen = Box::new(move || {
-                Ok(Box::new(MicSource::open(
-                    mic.device.as_deref(),
-                    mic.ring_ms,
-                )?))
-            });
-            (Box::new(first), Runner::Supervised(reopen))
-        }
-        SourceConfig::File(file) => {
-            let pacing = if file.realtime {
-                Pacing::RealTime
-            } else {
-                Pacing::Fast
-            };
-            let source = FileSource::open(&file.path, pacing, file.looping)?;
-            (Box::new(source), Runner::Once)
-        }
-        SourceConfig::Stdin(stdin) => {
-            let format: PcmFormat = stdin
-                .format
-                .parse()
-                .map_err(|e| anyhow::anyhow!("format: {e}"))?;
-            let source = StdinSource::new(
-                Box::new(std::io::stdin()),
-                format,
-                stdin.sample_rate,
-                stdin.channels,
-            )?;
-            (Box::new(source), Runner::Once)
-        }
-    })
-}
-
-/// The endpointer and shedding settings from the config.
-fn tracker_settings(config: &Config) -> TrackerSettings {
-    let vad = &config.file.vad;
-    let ms = |ms: u64| ms * 16;
-    TrackerSettings {
-        endpoint: vad.endpoint_config(),
-        partial_interval_samples: ms(config.file.speech.partial_interval_ms),
-        max_backlog_samples: ms(config.file.speech.max_backlog_ms),
-        speech_pad_samples: ms(u64::from(vad.speech_pad_ms)),
-        wait_for_backlog: false,
-        early_finals: config.file.speech.early_finals,
-    }
+/// Opens one configured source, and says how it runs.
+fn open(source: &OpenSource) -> Result<(Box<dyn AudioSource>, Runner)> {
+    let first = source.open()?;
+    let runner = if source.reopens() {
+        let source = source.clone();
+        Runner::Supervised(Box::new(move || source.open()))
+    } else {
+        Runner::Once
+    };
+    Ok((first, runner))
 }

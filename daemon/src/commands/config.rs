@@ -10,19 +10,17 @@ pub fn run(command: &ConfigCommand) -> Result<()> {
     match command {
         ConfigCommand::Check { file } => {
             let config = Config::from_file(file)?;
-            let sources = if config.file.sources.is_empty() {
+            let sources = if config.sources.is_empty() {
                 "the default microphone (else the demo clip)".to_string()
             } else {
                 config
-                    .file
                     .sources
                     .iter()
-                    .map(|s| s.name().to_string())
+                    .map(|s| s.name.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             };
             let broker = config
-                .file
                 .mqtt
                 .url
                 .clone()
@@ -31,7 +29,7 @@ pub fn run(command: &ConfigCommand) -> Result<()> {
                 "{}: ok (device {}, model {}, broker {broker}, sources: {sources})",
                 file.display(),
                 config.device,
-                config.file.speech.model
+                config.speech.model
             );
             Ok(())
         }

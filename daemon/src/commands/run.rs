@@ -9,13 +9,11 @@ use crate::shutdown::Shutdown;
 
 /// Runs the command.
 pub fn run(args: &RunArgs) -> Result<()> {
-    let mut config = match &args.config {
-        Some(path) => Config::from_file(path)?,
-        None => app::demo_config(args.models.models_dir.as_deref())?,
+    let models_dir = args.models.models_dir.as_deref();
+    let config = match &args.config {
+        Some(path) => Config::load(path, models_dir)?,
+        None => app::demo_config(models_dir)?,
     };
-    if let Some(dir) = &args.models.models_dir {
-        config.models_dir = dir.clone();
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -11,20 +11,22 @@ use percept_models::clip::{ClipFiles, default_templates};
 use crate::cli::VisionModelArgs;
 use crate::config::Config;
 use crate::vision::Analyzer;
-use crate::vision::model::{CLIP_MODEL, ClipSettings, DEFAULT_VOCAB, VisionSettings};
+use crate::vision::model::{ClipSettings, DEFAULT_VOCAB, VisionModel, VisionSettings};
 
 /// Loads the model the arguments name; `labels` are zero-shot labels (CLIP only).
 pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) -> Result<Analyzer> {
     if let Some(path) = &args.config {
-        let mut config = Config::from_file(path)?;
-        if let Some(dir) = &args.models.models_dir {
-            config.models_dir = dir.clone();
-        }
-        let mut settings = crate::app::vision_settings(&config);
-        settings.top_k = top_k;
+        let config = Config::load(path, args.models.models_dir.as_deref())?;
+        let settings = VisionSettings {
+            top_k,
+            ..config.vision.model
+        };
         let mut analyzer = Analyzer::load(&settings, &config.models_dir)?;
         if !labels.is_empty() {
-            let templates = settings.clip.map(|c| c.templates).unwrap_or_default();
+            let templates = match settings.model {
+                VisionModel::Clip(clip) => clip.templates,
+                VisionModel::ImageNet(_) => Vec::new(),
+            };
             analyzer.set_labels(labels, &templates)?;
         }
         return Ok(analyzer);
@@ -42,14 +44,12 @@ pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) ->
                 );
             }
             VisionSettings {
-                model: args.model.clone(),
-                clip: None,
+                model: VisionModel::ImageNet(args.model.clone()),
                 top_k,
             }
         }
         Some(files) => VisionSettings {
-            model: CLIP_MODEL.into(),
-            clip: Some(ClipSettings {
+            model: VisionModel::Clip(ClipSettings {
                 name: clip_name(&args.model),
                 files,
                 vocab: args

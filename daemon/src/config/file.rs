@@ -4,8 +4,11 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::vision::{CameraConfig, VisionConfig};
+use percept_models::vad::EndpointConfig;
+
+use super::vision::VisionConfig;
 use crate::publish::mqtt::MqttConfig;
+use crate::sources::SourceConfig;
 
 /// The whole config file. Every section is optional; an empty file runs the defaults.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -26,9 +29,10 @@ pub struct ConfigFile {
     /// Speech recognition.
     #[serde(default)]
     pub speech: SpeechConfig,
-    /// Voice activity detection and endpointing.
+    /// Voice activity detection and endpointing: Silero VAD v6 and the endpointer, whose
+    /// settings these are (every field is documented on [`EndpointConfig`]).
     #[serde(default)]
-    pub vad: VadConfig,
+    pub vad: EndpointConfig,
     /// Audio sources, each a `[[source]]` table. None (and no `[[camera]]` either): the default
     /// microphone, or the bundled demo clip looping when no microphone works.
     #[serde(default, rename = "source")]
@@ -36,9 +40,12 @@ pub struct ConfigFile {
     /// The image model and what is published from it (used when a `[[camera]]` exists).
     #[serde(default)]
     pub vision: VisionConfig,
-    /// Frame sources, each a `[[camera]]` table. None: no vision.
+    /// Frame sources, each a `[[camera]]` table shaped as a
+    /// [`CameraConfig`](crate::frames::CameraConfig). None: no vision. Kept as tables here and
+    /// read one by one when the config is compiled, so a mistake in one camera is listed with
+    /// its key path next to every other problem instead of stopping the parse.
     #[serde(default, rename = "camera")]
-    pub cameras: Vec<CameraConfig>,
+    pub cameras: Vec<toml::Table>,
 }
 
 /// `[log]`.
@@ -160,136 +167,6 @@ impl Default for SpeechConfig {
     }
 }
 
-/// `[vad]`: Silero VAD v6 and the endpointer.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VadConfig {
-    /// Speech probability at or above which a 32 ms chunk is speech. Default: 0.5.
-    #[serde(default = "defaults::vad_threshold")]
-    pub threshold: f32,
-    /// Probability below which a chunk counts as silence (hysteresis). Default: threshold − 0.15.
-    pub neg_threshold: Option<f32>,
-    /// Speech shorter than this is ignored, milliseconds. Default: 250.
-    #[serde(default = "defaults::min_speech_ms")]
-    pub min_speech_ms: u32,
-    /// Silence that ends an utterance, milliseconds. Default: 500.
-    #[serde(default = "defaults::min_silence_ms")]
-    pub min_silence_ms: u32,
-    /// Audio kept before and after the speech, milliseconds. Default: 200.
-    #[serde(default = "defaults::speech_pad_ms")]
-    pub speech_pad_ms: u32,
-    /// Once an utterance is this long, a short pause (`soft_min_silence_ms`) ends it, so finals
-    /// keep coming in continuous conversation; 0 turns it off. At most `max_utterance_ms`.
-    /// Default: 2000 (on the corpus's conversation, 5000 left finals p95 2.9 s late: a final
-    /// then covers two or three turns; BENCHMARKS.md).
-    #[serde(default = "defaults::soft_max_utterance_ms")]
-    pub soft_max_utterance_ms: u32,
-    /// The short pause that ends an utterance past `soft_max_utterance_ms`: VAD silence in
-    /// milliseconds (96 = three 32 ms chunks, what a pause of about 150 ms in the audio gives).
-    /// At most `min_silence_ms`. Default: 96.
-    #[serde(default = "defaults::soft_min_silence_ms")]
-    pub soft_min_silence_ms: u32,
-    /// An utterance this long is split at its quietest point (only when it had no pause at all
-    /// past the soft limit), milliseconds. At most 30000 (one Whisper window). Default: 20000.
-    #[serde(default = "defaults::max_utterance_ms")]
-    pub max_utterance_ms: u32,
-}
-
-impl VadConfig {
-    /// The endpointer's settings.
-    pub fn endpoint_config(&self) -> percept_models::vad::EndpointConfig {
-        percept_models::vad::EndpointConfig {
-            threshold: self.threshold,
-            neg_threshold: self.neg_threshold,
-            min_speech_ms: self.min_speech_ms,
-            min_silence_ms: self.min_silence_ms,
-            speech_pad_ms: self.speech_pad_ms,
-            soft_max_utterance_ms: self.soft_max_utterance_ms,
-            soft_min_silence_ms: self.soft_min_silence_ms,
-            max_utterance_ms: self.max_utterance_ms,
-        }
-    }
-}
-
-impl Default for VadConfig {
-    fn default() -> Self {
-        toml::from_str("").expect("every VadConfig field has a default")
-    }
-}
-
-/// One `[[source]]`: `kind = "mic" | "file" | "stdin"` plus that kind's fields.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum SourceConfig {
-    /// A microphone through ALSA (cpal).
-    Mic(MicSourceConfig),
-    /// A WAV file.
-    File(FileSourceConfig),
-    /// Raw PCM on standard input.
-    Stdin(StdinSourceConfig),
-}
-
-/// `kind = "mic"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MicSourceConfig {
-    /// The source's name: the `{source}` part of its topics. Default: `mic`.
-    #[serde(default = "defaults::mic_name")]
-    pub name: String,
-    /// Input device name as `perceptd capture --list` shows it; the default input when unset.
-    pub device: Option<String>,
-    /// Capture ring buffer, milliseconds: how long the pipeline may stall before audio is
-    /// dropped (counted). Default: 2000.
-    #[serde(default = "defaults::ring_ms")]
-    pub ring_ms: u32,
-}
-
-/// `kind = "file"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSourceConfig {
-    /// The source's name. Default: `file`.
-    #[serde(default = "defaults::file_name")]
-    pub name: String,
-    /// The WAV file (any rate, any channel count, 8/16/24/32-bit PCM or float).
-    pub path: PathBuf,
-    /// Play it in real time like a live microphone (true) or as fast as inference allows
-    /// (false: the endpointer waits for inference when `speech.max_backlog_ms` is reached, so
-    /// no audio is shed and the finals are the same as in real time). Default: true.
-    #[serde(default = "defaults::yes")]
-    pub realtime: bool,
-    /// Start again at the end. Default: false (the daemon exits when the file ends).
-    #[serde(default, rename = "loop")]
-    pub looping: bool,
-}
-
-/// `kind = "stdin"`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdinSourceConfig {
-    /// The source's name. Default: `stdin`.
-    #[serde(default = "defaults::stdin_name")]
-    pub name: String,
-    /// Sample format: `s16le` or `f32le`.
-    pub format: String,
-    /// Sample rate, Hz.
-    pub sample_rate: u32,
-    /// Interleaved channels. Default: 1.
-    #[serde(default = "defaults::one")]
-    pub channels: u16,
-}
-
-impl SourceConfig {
-    /// The source's name.
-    pub fn name(&self) -> &str {
-        match self {
-            SourceConfig::Mic(c) => &c.name,
-            SourceConfig::File(c) => &c.name,
-            SourceConfig::Stdin(c) => &c.name,
-        }
-    }
-}
-
 /// Default values, one function per field (serde needs functions).
 mod defaults {
     pub fn stats_interval_secs() -> u64 {
@@ -334,43 +211,7 @@ mod defaults {
     pub fn context_gap_ms() -> u64 {
         1000
     }
-    pub fn vad_threshold() -> f32 {
-        0.5
-    }
-    pub fn min_speech_ms() -> u32 {
-        250
-    }
-    pub fn min_silence_ms() -> u32 {
-        500
-    }
-    pub fn speech_pad_ms() -> u32 {
-        200
-    }
-    pub fn max_utterance_ms() -> u32 {
-        20_000
-    }
-    pub fn soft_max_utterance_ms() -> u32 {
-        2_000
-    }
-    pub fn soft_min_silence_ms() -> u32 {
-        96
-    }
-    pub fn mic_name() -> String {
-        "mic".into()
-    }
-    pub fn file_name() -> String {
-        "file".into()
-    }
-    pub fn stdin_name() -> String {
-        "stdin".into()
-    }
-    pub fn ring_ms() -> u32 {
-        2000
-    }
     pub fn yes() -> bool {
         true
-    }
-    pub fn one() -> u16 {
-        1
     }
 }

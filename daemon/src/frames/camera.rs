@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use percept_dsp::RgbImage;
 use percept_dsp::image::{DecodeLimits, ImageError, decode_image_into, yuyv_to_rgb_into};
+use serde::Deserialize;
 
+use super::config::{CommonFields, check_config_fps, check_size, defaults};
 use super::pacer::check_fps;
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec,
@@ -257,6 +259,85 @@ mod v4l_glue {
                 Err(error) => cx.frame_error(&format!("{name} buffer {sequence}"), &error),
             }
         }
+    }
+}
+
+/// `[[camera]] kind = "camera"`: a V4L2 device.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V4l2CameraConfig {
+    /// The source's name: the `{source}` part of its topics. Default: `camera`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// The device. Default: `/dev/video0`.
+    #[serde(default = "default_device")]
+    pub path: PathBuf,
+    /// Frame width asked of the device, pixels. Default: 640.
+    #[serde(default = "defaults::width")]
+    pub width: u32,
+    /// Frame height asked of the device, pixels. Default: 480.
+    #[serde(default = "defaults::height")]
+    pub height: u32,
+    /// Frames per second asked of the device. Default: 5.
+    #[serde(default = "defaults::fps")]
+    pub fps: f32,
+    /// `mjpeg` or `yuyv`. Default: `mjpeg`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// At most this many frames per second reach the model; 0 means no limit. Default: 2.
+    #[serde(default = "defaults::max_fps")]
+    pub max_fps: f32,
+    /// Frames whose downscaled grey difference to the last analysed frame is below this (mean
+    /// absolute difference, 0–1) are skipped; 0 analyses every frame. Default: 0.02.
+    #[serde(default = "defaults::motion_threshold")]
+    pub motion_threshold: f32,
+}
+
+fn default_name() -> String {
+    "camera".into()
+}
+
+fn default_device() -> PathBuf {
+    PathBuf::from("/dev/video0")
+}
+
+fn default_format() -> String {
+    "mjpeg".into()
+}
+
+impl V4l2CameraConfig {
+    /// The fields every kind takes.
+    pub fn common(&self) -> CommonFields<'_> {
+        CommonFields {
+            name: &self.name,
+            max_fps: self.max_fps,
+            motion_threshold: self.motion_threshold,
+        }
+    }
+
+    /// Checks the kind's fields (problems under `key`); the spec when they pass.
+    pub fn build(&self, key: &str, problems: &mut Vec<String>) -> Option<CameraSpec> {
+        let before = problems.len();
+        check_size(key, self.width, self.height, problems);
+        check_config_fps(key, self.fps, problems);
+        let format = match self.format.as_str() {
+            "mjpeg" => Some(CameraFormat::Mjpeg),
+            "yuyv" => Some(CameraFormat::Yuyv),
+            other => {
+                problems.push(format!(
+                    "{key}.format: must be \"mjpeg\" or \"yuyv\", got {other:?}"
+                ));
+                None
+            }
+        };
+        let format = format.filter(|_| problems.len() == before)?;
+        Some(CameraSpec {
+            device: self.path.clone(),
+            width: self.width,
+            height: self.height,
+            fps: self.fps.round().max(1.0) as u32,
+            format,
+        })
     }
 }
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use percept_dsp::RgbImage;
 use percept_dsp::image::{DecodeLimits, decode_image_into};
+use serde::Deserialize;
 
+use super::config::{CommonFields, check_config_fps, defaults, required_path};
 use super::pacer::{Pacer, check_fps};
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec, offer,
@@ -222,6 +224,77 @@ fn load(path: &Path, limits: &DecodeLimits, buffer: &mut RgbImage) -> Result<(),
     }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     decode_image_into(&bytes, limits, buffer).map_err(|e| e.to_string())
+}
+
+/// `[[camera]] kind = "images"`: JPEG/PNG files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesConfig {
+    /// The source's name: the `{source}` part of its topics. Default: `images`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// A file or a directory of them (sorted by name). Required.
+    pub path: Option<PathBuf>,
+    /// Files shown per second. Default: 1.
+    #[serde(default = "default_fps")]
+    pub fps: f32,
+    /// Keep polling the directory for new files. Default: false.
+    #[serde(default)]
+    pub watch: bool,
+    /// Start again at the end. Default: false.
+    #[serde(default, rename = "loop")]
+    pub looping: bool,
+    /// At most this many frames per second reach the model; 0 means no limit. Default: 2.
+    #[serde(default = "defaults::max_fps")]
+    pub max_fps: f32,
+    /// Frames whose downscaled grey difference to the last analysed frame is below this (mean
+    /// absolute difference, 0–1) are skipped; 0 analyses every frame. Default: 0.02.
+    #[serde(default = "defaults::motion_threshold")]
+    pub motion_threshold: f32,
+}
+
+fn default_name() -> String {
+    "images".into()
+}
+
+fn default_fps() -> f32 {
+    1.0
+}
+
+impl ImagesConfig {
+    /// The fields every kind takes.
+    pub fn common(&self) -> CommonFields<'_> {
+        CommonFields {
+            name: &self.name,
+            max_fps: self.max_fps,
+            motion_threshold: self.motion_threshold,
+        }
+    }
+
+    /// Checks the kind's fields (problems under `key`); the spec when they pass.
+    pub fn build(
+        &self,
+        key: &str,
+        limits: DecodeLimits,
+        problems: &mut Vec<String>,
+    ) -> Option<ImagesSpec> {
+        let before = problems.len();
+        if self.watch && self.looping {
+            problems.push(format!(
+                "{key}: `watch` and `loop` cannot both be true (a watched directory keeps growing)"
+            ));
+        }
+        let path = required_path(key, "images", &self.path, problems);
+        check_config_fps(key, self.fps, problems);
+        let path = path.filter(|_| problems.len() == before)?;
+        Some(ImagesSpec {
+            path: path.clone(),
+            fps: f64::from(self.fps),
+            watch: self.watch,
+            looping: self.looping,
+            limits,
+        })
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 mod camera;
 mod channel;
+mod config;
 mod context;
 mod error;
 mod events;
@@ -25,15 +26,18 @@ use std::time::SystemTime;
 
 use percept_dsp::RgbImage;
 
-pub use camera::{CameraFormat, CameraSource, CameraSpec, camera_buffer_to_frame};
+pub use camera::{
+    CameraFormat, CameraSource, CameraSpec, V4l2CameraConfig, camera_buffer_to_frame,
+};
 pub use channel::{Doorbell, FrameReceiver, FrameSender, Pushed, RecvError, latest_channel};
+pub use config::{CAMERA_KINDS, CameraConfig, CameraPlan, CommonFields};
 pub use context::{FrameContext, FrameGate, FramePolicy, GateDecision, Offered};
 pub use error::FrameSourceError;
-pub use images::{ImagesSource, ImagesSpec, WATCH_POLL};
+pub use images::{ImagesConfig, ImagesSource, ImagesSpec, WATCH_POLL};
 pub use spawn::{FrameSourceConfig, open_frame_source, spawn_frame_source};
 pub use supervise::run_frame_supervised;
-pub use synthetic::{SyntheticPattern, SyntheticSource, SyntheticSpec};
-pub use y4m::{Y4mSource, Y4mSpec};
+pub use synthetic::{SyntheticConfig, SyntheticPattern, SyntheticSource, SyntheticSpec};
+pub use y4m::{Y4mConfig, Y4mSource, Y4mSpec};
 
 /// One frame handed to the consumer.
 #[derive(Debug, Clone, PartialEq)]

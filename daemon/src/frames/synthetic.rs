@@ -3,7 +3,9 @@
 
 use percept_dsp::RgbImage;
 use percept_dsp::image::DecodeLimits;
+use serde::Deserialize;
 
+use super::config::{CommonFields, check_config_fps, check_size, defaults};
 use super::pacer::{Pacer, check_fps};
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec, offer,
@@ -134,6 +136,59 @@ impl FrameSource for SyntheticSource {
             }
         }
         Ok(FrameEnd::EndOfInput)
+    }
+}
+
+/// `[[camera]] kind = "synthetic"`: generated test frames.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticConfig {
+    /// The source's name: the `{source}` part of its topics. Default: `synthetic`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Frame width, pixels. Default: 640.
+    #[serde(default = "defaults::width")]
+    pub width: u32,
+    /// Frame height, pixels. Default: 480.
+    #[serde(default = "defaults::height")]
+    pub height: u32,
+    /// Frames per second. Default: 5.
+    #[serde(default = "defaults::fps")]
+    pub fps: f32,
+    /// At most this many frames per second reach the model; 0 means no limit. Default: 2.
+    #[serde(default = "defaults::max_fps")]
+    pub max_fps: f32,
+    /// Frames whose downscaled grey difference to the last analysed frame is below this (mean
+    /// absolute difference, 0–1) are skipped; 0 analyses every frame. Default: 0.02.
+    #[serde(default = "defaults::motion_threshold")]
+    pub motion_threshold: f32,
+}
+
+fn default_name() -> String {
+    "synthetic".into()
+}
+
+impl SyntheticConfig {
+    /// The fields every kind takes.
+    pub fn common(&self) -> CommonFields<'_> {
+        CommonFields {
+            name: &self.name,
+            max_fps: self.max_fps,
+            motion_threshold: self.motion_threshold,
+        }
+    }
+
+    /// Checks the kind's fields (problems under `key`); the spec when they pass.
+    pub fn build(&self, key: &str, problems: &mut Vec<String>) -> Option<SyntheticSpec> {
+        let before = problems.len();
+        check_size(key, self.width, self.height, problems);
+        check_config_fps(key, self.fps, problems);
+        (problems.len() == before).then(|| SyntheticSpec {
+            width: self.width as usize,
+            height: self.height as usize,
+            fps: f64::from(self.fps),
+            ..SyntheticSpec::default()
+        })
     }
 }
 

@@ -10,7 +10,9 @@ use std::path::PathBuf;
 
 use percept_dsp::RgbImage;
 use percept_dsp::image::{DecodeLimits, i420_frame_len, i420_to_rgb_into};
+use serde::Deserialize;
 
+use super::config::{CommonFields, defaults, required_path};
 use super::pacer::{Pacer, check_fps};
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec, offer,
@@ -235,6 +237,57 @@ impl FrameSource for Y4mSource {
             }
         }
         Ok(FrameEnd::EndOfInput)
+    }
+}
+
+/// `[[camera]] kind = "y4m"`: a YUV4MPEG2 (4:2:0) file, paced at its own frame rate.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Y4mConfig {
+    /// The source's name: the `{source}` part of its topics. Default: `y4m`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// The file. Required.
+    pub path: Option<PathBuf>,
+    /// Start again at the end. Default: false.
+    #[serde(default, rename = "loop")]
+    pub looping: bool,
+    /// At most this many frames per second reach the model; 0 means no limit. Default: 2.
+    #[serde(default = "defaults::max_fps")]
+    pub max_fps: f32,
+    /// Frames whose downscaled grey difference to the last analysed frame is below this (mean
+    /// absolute difference, 0–1) are skipped; 0 analyses every frame. Default: 0.02.
+    #[serde(default = "defaults::motion_threshold")]
+    pub motion_threshold: f32,
+}
+
+fn default_name() -> String {
+    "y4m".into()
+}
+
+impl Y4mConfig {
+    /// The fields every kind takes.
+    pub fn common(&self) -> CommonFields<'_> {
+        CommonFields {
+            name: &self.name,
+            max_fps: self.max_fps,
+            motion_threshold: self.motion_threshold,
+        }
+    }
+
+    /// Checks the kind's fields (problems under `key`); the spec when they pass.
+    pub fn build(
+        &self,
+        key: &str,
+        limits: DecodeLimits,
+        problems: &mut Vec<String>,
+    ) -> Option<Y4mSpec> {
+        let path = required_path(key, "y4m", &self.path, problems)?;
+        Some(Y4mSpec {
+            path: path.clone(),
+            looping: self.looping,
+            limits,
+        })
     }
 }
 

@@ -1,10 +1,11 @@
 //! A WAV file (or WAV bytes embedded in the binary) as an audio source, paced like a live
 //! microphone or read as fast as the pipeline takes it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use percept_dsp::{Audio, decode_wav};
+use serde::Deserialize;
 
 use super::blocks::{BlockWriter, FullChannel};
 use super::{AudioSource, SourceContext, SourceEnd, SourceError, SourceKind, SourceSpec};
@@ -138,6 +139,73 @@ impl AudioSource for FileSource {
             on_full,
         )?;
         Ok(self.stream(&mut writer).unwrap_or(SourceEnd::EndOfInput))
+    }
+}
+
+/// `[[source]] kind = "file"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSourceConfig {
+    /// The source's name. Default: `file`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// The WAV file (any rate, any channel count, 8/16/24/32-bit PCM or float).
+    pub path: PathBuf,
+    /// Play it in real time like a live microphone (true) or as fast as inference allows
+    /// (false: the endpointer waits for inference when `speech.max_backlog_ms` is reached, so
+    /// no audio is shed and the finals are the same as in real time). Default: true.
+    #[serde(default = "default_realtime")]
+    pub realtime: bool,
+    /// Start again at the end. Default: false (the daemon exits when the file ends).
+    #[serde(default, rename = "loop")]
+    pub looping: bool,
+}
+
+fn default_name() -> String {
+    "file".into()
+}
+
+fn default_realtime() -> bool {
+    true
+}
+
+/// A checked file source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FilePlan {
+    /// The WAV file.
+    pub path: PathBuf,
+    /// Real time or as fast as inference allows (`realtime`).
+    pub pacing: Pacing,
+    /// Start again at the end.
+    pub looping: bool,
+}
+
+impl FileSourceConfig {
+    /// Checks the fields (problems under `key`); the plan when they pass.
+    pub fn build(&self, key: &str, problems: &mut Vec<String>) -> Option<FilePlan> {
+        if !self.path.is_file() {
+            problems.push(format!(
+                "{key}.path: {} is not a readable file",
+                self.path.display()
+            ));
+            return None;
+        }
+        Some(FilePlan {
+            path: self.path.clone(),
+            pacing: if self.realtime {
+                Pacing::RealTime
+            } else {
+                Pacing::Fast
+            },
+            looping: self.looping,
+        })
+    }
+}
+
+impl FilePlan {
+    /// Reads and decodes the file.
+    pub fn open(&self) -> Result<FileSource, SourceError> {
+        FileSource::open(&self.path, self.pacing, self.looping)
     }
 }
 

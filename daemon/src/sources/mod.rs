@@ -9,6 +9,7 @@
 //! block as [`AudioBlock::dropped_samples`].
 
 mod blocks;
+pub mod config;
 mod error;
 pub mod file;
 pub mod mic;
@@ -18,6 +19,7 @@ pub mod supervise;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+pub use config::{OpenSource, SourceConfig, SourcePlan};
 pub use error::SourceError;
 pub use file::{FileSource, Pacing};
 pub use mic::{MicSource, list_input_devices, probe_default_mic};

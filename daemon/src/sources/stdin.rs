@@ -3,6 +3,7 @@
 use std::io::{ErrorKind, Read};
 
 use percept_dsp::{PcmError, PcmFormat, StreamResampler, decode_pcm};
+use serde::Deserialize;
 
 use super::blocks::{BlockWriter, FullChannel};
 use super::{AudioSource, SourceContext, SourceEnd, SourceError, SourceKind, SourceSpec};
@@ -137,6 +138,92 @@ fn offset_frame(error: PcmError, frames_before: usize) -> PcmError {
             value,
         },
         other => other,
+    }
+}
+
+/// Sample rates a `[[source]] kind = "stdin"` may declare, Hz.
+const CONFIG_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+/// Channel counts it may declare.
+const CONFIG_CHANNELS: std::ops::RangeInclusive<u16> = 1..=32;
+
+/// `[[source]] kind = "stdin"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdinSourceConfig {
+    /// The source's name. Default: `stdin`.
+    #[serde(default = "default_name")]
+    pub name: String,
+    /// Sample format: `s16le` or `f32le`.
+    pub format: String,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Interleaved channels. Default: 1.
+    #[serde(default = "default_channels")]
+    pub channels: u16,
+}
+
+fn default_name() -> String {
+    "stdin".into()
+}
+
+fn default_channels() -> u16 {
+    1
+}
+
+/// A checked stdin source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StdinPlan {
+    /// The sample format (`format`, parsed).
+    pub format: PcmFormat,
+    /// Sample rate, Hz.
+    pub sample_rate: u32,
+    /// Interleaved channels.
+    pub channels: u16,
+}
+
+impl StdinSourceConfig {
+    /// Checks the fields (problems under `key`); the plan when they pass.
+    pub fn build(&self, key: &str, problems: &mut Vec<String>) -> Option<StdinPlan> {
+        let before = problems.len();
+        let format = self
+            .format
+            .parse::<PcmFormat>()
+            .map_err(|e| problems.push(format!("{key}.format: {e}")))
+            .ok();
+        if !CONFIG_RATES.contains(&self.sample_rate) {
+            problems.push(format!(
+                "{key}.sample_rate: must be within {}..={} Hz, got {}",
+                CONFIG_RATES.start(),
+                CONFIG_RATES.end(),
+                self.sample_rate
+            ));
+        }
+        if !CONFIG_CHANNELS.contains(&self.channels) {
+            problems.push(format!(
+                "{key}.channels: must be within {}..={}, got {}",
+                CONFIG_CHANNELS.start(),
+                CONFIG_CHANNELS.end(),
+                self.channels
+            ));
+        }
+        let format = format.filter(|_| problems.len() == before)?;
+        Some(StdinPlan {
+            format,
+            sample_rate: self.sample_rate,
+            channels: self.channels,
+        })
+    }
+}
+
+impl StdinPlan {
+    /// A source reading the process's standard input.
+    pub fn open(&self) -> Result<StdinSource, SourceError> {
+        StdinSource::new(
+            Box::new(std::io::stdin()),
+            self.format,
+            self.sample_rate,
+            self.channels,
+        )
     }
 }
 

@@ -11,5 +11,5 @@ pub mod payload;
 pub mod snapshot;
 pub mod stage;
 
-pub use model::{Analyzer, ClipSettings, VisionSettings};
+pub use model::{Analyzer, ClipSettings, VisionModel, VisionSettings};
 pub use stage::{FrameInfo, StageSettings, VisionStage};

@@ -39,13 +39,20 @@ pub struct ClipSettings {
     pub logit_scale: f32,
 }
 
+/// Which image model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VisionModel {
+    /// An ImageNet classifier from the registry, by name (`efficientnet-lite0`).
+    ImageNet(String),
+    /// A CLIP export with zero-shot labels ([`CLIP_MODEL`] in the config).
+    Clip(ClipSettings),
+}
+
 /// What to load.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VisionSettings {
-    /// A registry model name (`efficientnet-lite0`) or [`CLIP_MODEL`].
-    pub model: String,
-    /// Required when `model` is [`CLIP_MODEL`].
-    pub clip: Option<ClipSettings>,
+    /// The model.
+    pub model: VisionModel,
     /// How many labels each analysis keeps.
     pub top_k: usize,
 }
@@ -86,18 +93,16 @@ impl Analyzer {
     /// Loads the model `settings` names from `models_dir` (verifying installed models'
     /// manifests), and embeds the zero-shot prompts for CLIP.
     pub fn load(settings: &VisionSettings, models_dir: &Path) -> Result<Self> {
-        if settings.model == CLIP_MODEL {
-            let Some(clip) = &settings.clip else {
-                bail!("vision.model = \"clip\" needs a [vision.clip] section with the ONNX paths");
-            };
-            return Self::load_clip(clip, settings.top_k);
-        }
-        let classifier = ImageNetClassifier::load_installed(models_dir, &settings.model)
-            .with_context(|| format!("loading model {}", settings.model))?;
+        let name = match &settings.model {
+            VisionModel::Clip(clip) => return Self::load_clip(clip, settings.top_k),
+            VisionModel::ImageNet(name) => name,
+        };
+        let classifier = ImageNetClassifier::load_installed(models_dir, name)
+            .with_context(|| format!("loading model {name}"))?;
         Self::new(
             Family::ImageNet(classifier),
             EFFNET_LITE0_PREPROCESS,
-            settings.model.clone(),
+            name.clone(),
             false,
             settings.top_k,
         )

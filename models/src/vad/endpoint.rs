@@ -42,30 +42,43 @@ use super::{CHUNK_SAMPLES, ms_to_samples};
 const CHUNK_MS: u64 = 32;
 /// `neg_threshold` when unset is `threshold` minus this.
 const DEFAULT_HYSTERESIS: f32 = 0.15;
+/// The most padding an utterance gets on each side.
+const MAX_SPEECH_PAD_MS: u32 = 2_000;
+/// Where `max_utterance_ms` may lie: an utterance fits one 30 s Whisper window.
+const MAX_UTTERANCE_RANGE_MS: std::ops::RangeInclusive<u32> = 2_000..=30_000;
 
 /// How speech probabilities become utterances. Durations are in milliseconds of 16 kHz audio.
+///
+/// This is also the daemon's `[vad]` table: each field's doc is its reference documentation,
+/// and [`EndpointConfig::validate`] is the one set of rules for it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EndpointConfig {
-    /// A chunk with a probability ≥ this is speech. In (0, 1].
+    /// Speech probability at or above which a 32 ms chunk is speech. In (0, 1). Default: 0.5.
     pub threshold: f32,
-    /// A chunk with a probability < this is silence; between the two, speech continues.
-    /// Unset: `threshold − 0.15`. In (0, threshold].
+    /// Probability below which a chunk counts as silence (hysteresis); between the two, speech
+    /// continues. In (0, threshold]. Default: threshold − 0.15.
     pub neg_threshold: Option<f32>,
-    /// Speech must last this long before an utterance starts; shorter speech is ignored.
+    /// Speech must last this long before an utterance starts; shorter speech is ignored. At
+    /// least 32 (one VAD chunk). Default: 250.
     pub min_speech_ms: u32,
-    /// Silence must last this long to end an utterance.
+    /// Silence that ends an utterance. At least 32 (one VAD chunk). Default: 500.
     pub min_silence_ms: u32,
-    /// Audio kept before the first and after the last speech chunk of an utterance.
+    /// Audio kept before the first and after the last speech chunk of an utterance. At most
+    /// 2000. Default: 200.
     pub speech_pad_ms: u32,
-    /// Once an utterance is this long, a silence of `soft_min_silence_ms` ends it (0: off).
+    /// Once an utterance is this long, a short pause (`soft_min_silence_ms`) ends it, so finals
+    /// keep coming in continuous conversation; 0 turns it off. At most `max_utterance_ms`.
+    /// Default: 2000 (on the corpus's conversation, 5000 left finals p95 2.9 s late: a final
+    /// then covers two or three turns; BENCHMARKS.md).
     pub soft_max_utterance_ms: u32,
-    /// The short pause that ends an utterance longer than `soft_max_utterance_ms`, as VAD
-    /// silence (96 ms = three chunks: a pause of about 150 ms in the audio). At most
-    /// `min_silence_ms`.
+    /// The short pause that ends an utterance past `soft_max_utterance_ms`, as VAD silence
+    /// (96 = three 32 ms chunks, what a pause of about 150 ms in the audio gives). At most
+    /// `min_silence_ms`. Default: 96.
     pub soft_min_silence_ms: u32,
-    /// Longer utterances are split at their quietest point. At least
-    /// 2 × (`speech_pad_ms` + `min_speech_ms` + `min_silence_ms` + 32).
+    /// An utterance this long is split at its quietest point (only when it had no pause at all
+    /// past the soft limit). Within 2000..=30000 (one Whisper window), and at least
+    /// 2 × (`speech_pad_ms` + `min_speech_ms` + `min_silence_ms` + 32). Default: 20000.
     pub max_utterance_ms: u32,
 }
 
@@ -88,7 +101,7 @@ impl Default for EndpointConfig {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("invalid endpoint config: {}", .problems.join("; "))]
 pub struct EndpointConfigError {
-    /// One line per problem, e.g. `threshold: must be in (0, 1], got 1.5`.
+    /// One line per problem, e.g. `threshold: must be in (0, 1), got 1.5`.
     pub problems: Vec<String>,
 }
 
@@ -110,10 +123,10 @@ impl EndpointConfig {
     /// Checks the config and reports all of its problems at once.
     pub fn validate(&self) -> Result<(), EndpointConfigError> {
         let mut problems = Vec::new();
-        let threshold_ok = self.threshold > 0.0 && self.threshold <= 1.0;
+        let threshold_ok = self.threshold > 0.0 && self.threshold < 1.0;
         if !threshold_ok {
             problems.push(format!(
-                "threshold: must be in (0, 1], got {}",
+                "threshold: must be in (0, 1), got {}",
                 self.threshold
             ));
         }
@@ -129,10 +142,33 @@ impl EndpointConfig {
                 self.threshold
             ));
         }
+        for (field, value) in [
+            ("min_speech_ms", self.min_speech_ms),
+            ("min_silence_ms", self.min_silence_ms),
+        ] {
+            if u64::from(value) < CHUNK_MS {
+                problems.push(format!(
+                    "{field}: must be ≥ {CHUNK_MS} (one VAD chunk), got {value}"
+                ));
+            }
+        }
+        if self.speech_pad_ms > MAX_SPEECH_PAD_MS {
+            problems.push(format!(
+                "speech_pad_ms: must be ≤ {MAX_SPEECH_PAD_MS}, got {}",
+                self.speech_pad_ms
+            ));
+        }
         let min_max = self.min_max_utterance_ms();
         if u64::from(self.max_utterance_ms) < min_max {
             problems.push(format!(
                 "max_utterance_ms: must be ≥ 2 × (speech_pad_ms + min_speech_ms + min_silence_ms + 32) = {min_max}, got {}",
+                self.max_utterance_ms
+            ));
+        } else if !MAX_UTTERANCE_RANGE_MS.contains(&self.max_utterance_ms) {
+            problems.push(format!(
+                "max_utterance_ms: must be within {}..={} (one Whisper window), got {}",
+                MAX_UTTERANCE_RANGE_MS.start(),
+                MAX_UTTERANCE_RANGE_MS.end(),
                 self.max_utterance_ms
             ));
         }

@@ -9,6 +9,7 @@
 
 mod alsa_messages;
 mod callback;
+pub mod config;
 mod devices;
 
 use std::sync::Arc;

@@ -145,7 +145,7 @@ fn validate_reports_every_problem_with_its_field() {
     };
     let err = config.validate().unwrap_err();
     assert_eq!(err.problems.len(), 3, "{err}");
-    assert!(err.problems[0].starts_with("threshold: must be in (0, 1], got 1.5"));
+    assert!(err.problems[0].starts_with("threshold: must be in (0, 1), got 1.5"));
     assert!(err.problems[1].starts_with("neg_threshold: must be in (0, threshold"));
     assert!(err.problems[2].contains("max_utterance_ms: must be ≥"));
     assert!(err.problems[2].contains("= 1964, got 1000"), "{err}");
@@ -173,6 +173,54 @@ fn a_neg_threshold_above_threshold_is_rejected() {
         ..EndpointConfig::default()
     };
     assert!(config.validate().is_err());
+}
+
+#[test]
+fn a_threshold_of_one_is_rejected() {
+    let config = EndpointConfig {
+        threshold: 1.0,
+        ..EndpointConfig::default()
+    };
+    let err = config.validate().unwrap_err();
+    assert_eq!(
+        err.problems,
+        vec!["threshold: must be in (0, 1), got 1".to_string()]
+    );
+}
+
+#[test]
+fn durations_outside_their_ranges_are_reported_one_line_each() {
+    let config = EndpointConfig {
+        min_speech_ms: 10,
+        min_silence_ms: 20,
+        soft_min_silence_ms: 20,
+        speech_pad_ms: 2_500,
+        max_utterance_ms: 40_000,
+        ..EndpointConfig::default()
+    };
+    let err = config.validate().unwrap_err();
+    assert_eq!(
+        err.problems,
+        vec![
+            "min_speech_ms: must be ≥ 32 (one VAD chunk), got 10".to_string(),
+            "min_silence_ms: must be ≥ 32 (one VAD chunk), got 20".to_string(),
+            "speech_pad_ms: must be ≤ 2000, got 2500".to_string(),
+            "max_utterance_ms: must be within 2000..=30000 (one Whisper window), got 40000"
+                .to_string(),
+        ]
+    );
+    let short = EndpointConfig {
+        max_utterance_ms: 1_990,
+        speech_pad_ms: 0,
+        min_speech_ms: 32,
+        min_silence_ms: 32,
+        soft_min_silence_ms: 32,
+        soft_max_utterance_ms: 0,
+        ..EndpointConfig::default()
+    };
+    let err = short.validate().unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert!(err.problems[0].contains("within 2000..=30000"), "{err}");
 }
 
 #[test]
@@ -522,8 +570,8 @@ fn any_valid_config() -> impl Strategy<Value = EndpointConfig> {
     (
         0.05f32..1.0,
         prop::option::of(0.0f32..1.0),
-        0u32..600,
-        0u32..1200,
+        32u32..600,
+        32u32..1200,
         0u32..600,
         0u32..30_000,
         (0.0f64..1.0, 0.0f64..1.0),
@@ -544,7 +592,9 @@ fn any_valid_config() -> impl Strategy<Value = EndpointConfig> {
                 if config.neg_threshold.is_none() && threshold <= DEFAULT_HYSTERESIS {
                     config.neg_threshold = Some(threshold / 2.0);
                 }
-                config.max_utterance_ms = config.min_max_utterance_ms() as u32 + extra;
+                // At least the durations' minimum and 2 s, at most one 30 s window.
+                let floor = (config.min_max_utterance_ms() as u32).max(2_000);
+                config.max_utterance_ms = (floor + extra).min(30_000);
                 config.soft_max_utterance_ms =
                     (soft_max * f64::from(config.max_utterance_ms)) as u32;
                 config
