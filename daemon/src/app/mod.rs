@@ -193,14 +193,8 @@ fn worker_settings(
 
 /// The vision stage's settings: `[vision]` plus where the camera topics go.
 fn stage_settings(config: &Config, topics: &Topics) -> StageSettings {
-    let v = &config.vision;
     StageSettings {
         topics: topics.clone(),
-        labels: v.labels,
-        caption: v.caption,
-        embedding_interval: v.embedding_interval,
-        embedding_dtype: v.embedding_dtype,
-        embedding_l2_normalize: v.embedding_l2_normalize,
-        snapshot_max_side: v.snapshot_max_side,
+        policy: config.vision.stage.clone(),
     }
 }

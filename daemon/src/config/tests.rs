@@ -230,10 +230,10 @@ fn mic_and_file_sources_compile_into_plans_that_say_how_they_run() {
 #[test]
 fn the_embedding_dtype_is_parsed_once_and_a_bad_one_is_named() {
     let config = Config::from_toml("[vision]\nembedding_dtype = \"f32\"\n", "t").unwrap();
-    assert_eq!(config.vision.embedding_dtype, EmbeddingDtype::F32);
+    assert_eq!(config.vision.stage.embedding_dtype, EmbeddingDtype::F32);
     let default = Config::from_toml("", "t").unwrap();
-    assert_eq!(default.vision.embedding_dtype, EmbeddingDtype::F16);
-    assert_eq!(default.vision.snapshot_max_side, None);
+    assert_eq!(default.vision.stage.embedding_dtype, EmbeddingDtype::F16);
+    assert_eq!(default.vision.stage.snapshot_max_side, None);
     assert_eq!(default.vision.decode_limits.max_pixels, 40_000_000);
     let problem = only_problem("[vision]\nembedding_dtype = \"f64\"\n");
     assert!(problem.starts_with("vision.embedding_dtype: "), "{problem}");

@@ -8,6 +8,7 @@ use percept_models::clip::{ClipFiles, default_templates};
 use percept_models::registry::ModelFamily;
 
 use super::vision::{ClipConfig, VisionConfig};
+use crate::vision::StagePolicy;
 use crate::vision::caption::CaptionPolicy;
 use crate::vision::embedding::EmbeddingDtype;
 use crate::vision::labels::LabelPolicy;
@@ -18,18 +19,8 @@ use crate::vision::model::{CLIP_MODEL, ClipSettings, DEFAULT_VOCAB, VisionModel,
 pub struct VisionPlan {
     /// The model and how many labels it keeps.
     pub model: VisionSettings,
-    /// Label hysteresis.
-    pub labels: LabelPolicy,
-    /// Caption making.
-    pub caption: CaptionPolicy,
-    /// Minimum time between embeddings of one source; zero: every analysed frame.
-    pub embedding_interval: Duration,
-    /// Embedding value type (`embedding_dtype`, parsed).
-    pub embedding_dtype: EmbeddingDtype,
-    /// Normalise embeddings before sending.
-    pub embedding_l2_normalize: bool,
-    /// Thumbnail longest side when snapshots are on.
-    pub snapshot_max_side: Option<u32>,
+    /// What the vision stage publishes and how often.
+    pub stage: StagePolicy,
     /// The largest image a file source may decode (`max_image_megapixels`).
     pub decode_limits: DecodeLimits,
 }
@@ -107,19 +98,21 @@ impl VisionConfig {
                 model,
                 top_k: v.top_k,
             },
-            labels: LabelPolicy {
-                enter_threshold: v.enter_threshold,
-                exit_threshold: v.exit_threshold,
-                min_dwell: Duration::from_millis(v.min_dwell_ms),
+            stage: StagePolicy {
+                labels: LabelPolicy {
+                    enter_threshold: v.enter_threshold,
+                    exit_threshold: v.exit_threshold,
+                    min_dwell: Duration::from_millis(v.min_dwell_ms),
+                },
+                caption: CaptionPolicy {
+                    top_k: v.caption_top_k,
+                    min_probability: v.caption_min_probability,
+                },
+                embedding_interval: Duration::from_millis(v.embedding_interval_ms),
+                embedding_dtype: dtype?,
+                embedding_l2_normalize: v.embedding_l2_normalize,
+                snapshot_max_side: v.snapshot.then_some(v.snapshot_max_side),
             },
-            caption: CaptionPolicy {
-                top_k: v.caption_top_k,
-                min_probability: v.caption_min_probability,
-            },
-            embedding_interval: Duration::from_millis(v.embedding_interval_ms),
-            embedding_dtype: dtype?,
-            embedding_l2_normalize: v.embedding_l2_normalize,
-            snapshot_max_side: v.snapshot.then_some(v.snapshot_max_side),
             decode_limits: DecodeLimits {
                 max_pixels: v.max_image_megapixels as usize * 1_000_000,
                 ..DecodeLimits::default()

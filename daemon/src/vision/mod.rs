@@ -12,4 +12,4 @@ pub mod snapshot;
 pub mod stage;
 
 pub use model::{Analyzer, ClipSettings, VisionModel, VisionSettings};
-pub use stage::{FrameInfo, StageSettings, VisionStage};
+pub use stage::{FrameInfo, StagePolicy, StageSettings, VisionStage};

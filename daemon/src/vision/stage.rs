@@ -20,11 +20,18 @@ use crate::health::{Counter, Metrics};
 use crate::publish::{CameraTopic, Message, MessageKind, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
 
-/// What the stage publishes and how often.
+/// What the stage publishes and where.
 #[derive(Debug, Clone)]
 pub struct StageSettings {
     /// Where the camera topics go.
     pub topics: Topics,
+    /// What it publishes and how often (`[vision]`).
+    pub policy: StagePolicy,
+}
+
+/// What the stage publishes and how often: the checked `[vision]` publishing rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagePolicy {
     /// Label hysteresis.
     pub labels: LabelPolicy,
     /// Caption making.
@@ -101,8 +108,8 @@ impl VisionStage {
         };
         self.metrics.add(Counter::FramesAnalyzed, 1);
         let now = Instant::now();
-        let policy = self.settings.labels;
-        let interval = self.settings.embedding_interval;
+        let policy = self.settings.policy.labels;
+        let interval = self.settings.policy.embedding_interval;
         let state = self
             .sources
             .entry(frame.source.to_string())
@@ -112,7 +119,7 @@ impl VisionStage {
                 embeddings: EmbeddingLimiter::new(interval),
             });
         let change = state.tracker.update(&analysis.labels, now);
-        let caption = caption_for(&analysis.labels, self.settings.caption)
+        let caption = caption_for(&analysis.labels, self.settings.policy.caption)
             .filter(|c| state.caption.as_deref() != Some(c.text.as_str()));
         if let Some(c) = &caption {
             state.caption = Some(c.text.clone());
@@ -158,7 +165,7 @@ impl VisionStage {
             true,
             MessageKind::Labels,
         );
-        if let Some(max_side) = self.settings.snapshot_max_side {
+        if let Some(max_side) = self.settings.policy.snapshot_max_side {
             match snapshot_jpeg(frame.image, max_side) {
                 Ok(jpeg) => self.send(
                     self.topic(frame.source, CameraTopic::Snapshot),
@@ -192,7 +199,7 @@ impl VisionStage {
     }
 
     fn publish_embedding(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis) {
-        let values = if self.settings.embedding_l2_normalize {
+        let values = if self.settings.policy.embedding_l2_normalize {
             l2_normalized(&analysis.embedding)
         } else {
             analysis.embedding.clone()
@@ -201,9 +208,9 @@ impl VisionStage {
             model: self.analyzer.name().to_string(),
             synthetic: self.analyzer.synthetic(),
             dim: values.len(),
-            dtype: self.settings.embedding_dtype,
-            l2_normalized: self.settings.embedding_l2_normalize,
-            data: encode_vector(&values, self.settings.embedding_dtype),
+            dtype: self.settings.policy.embedding_dtype,
+            l2_normalized: self.settings.policy.embedding_l2_normalize,
+            data: encode_vector(&values, self.settings.policy.embedding_dtype),
             timestamp: rfc3339_millis(frame.captured_at),
             source: frame.source.to_string(),
             frame_seq: frame.seq,
