@@ -13,7 +13,7 @@ use percept_dsp::RgbImage;
 use percept_dsp::image::{DecodeLimits, ImageError, decode_image_into, yuyv_to_rgb_into};
 use serde::Deserialize;
 
-use super::config::{CommonFields, check_config_fps, check_size, defaults};
+use super::config::{check_config_fps, check_size, defaults};
 use super::pacer::check_fps;
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec,
@@ -306,15 +306,6 @@ fn default_format() -> String {
 }
 
 impl V4l2CameraConfig {
-    /// The fields every kind takes.
-    pub fn common(&self) -> CommonFields<'_> {
-        CommonFields {
-            name: &self.name,
-            max_fps: self.max_fps,
-            motion_threshold: self.motion_threshold,
-        }
-    }
-
     /// Checks the kind's fields (problems under `key`); the spec when they pass.
     pub fn build(&self, key: &str, problems: &mut Vec<String>) -> Option<CameraSpec> {
         let before = problems.len();

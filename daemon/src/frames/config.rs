@@ -44,6 +44,25 @@ pub struct CommonFields<'a> {
     pub motion_threshold: f32,
 }
 
+/// `common()` for each kind's table. Each kind declares the shared fields itself: serde cannot
+/// flatten them into a table that denies unknown fields.
+macro_rules! common_fields {
+    ($($kind:ty),*) => {$(
+        impl $kind {
+            /// The fields every kind takes.
+            pub fn common(&self) -> CommonFields<'_> {
+                CommonFields {
+                    name: &self.name,
+                    max_fps: self.max_fps,
+                    motion_threshold: self.motion_threshold,
+                }
+            }
+        }
+    )*};
+}
+
+common_fields!(V4l2CameraConfig, ImagesConfig, Y4mConfig, SyntheticConfig);
+
 /// A checked `[[camera]]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CameraPlan {

@@ -15,7 +15,7 @@ use percept_dsp::RgbImage;
 use percept_dsp::image::{DecodeLimits, decode_image_into};
 use serde::Deserialize;
 
-use super::config::{CommonFields, check_config_fps, defaults, required_path};
+use super::config::{check_config_fps, defaults, required_path};
 use super::pacer::{Pacer, check_fps};
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec, offer,
@@ -262,15 +262,6 @@ fn default_fps() -> f32 {
 }
 
 impl ImagesConfig {
-    /// The fields every kind takes.
-    pub fn common(&self) -> CommonFields<'_> {
-        CommonFields {
-            name: &self.name,
-            max_fps: self.max_fps,
-            motion_threshold: self.motion_threshold,
-        }
-    }
-
     /// Checks the kind's fields (problems under `key`); the spec when they pass.
     pub fn build(
         &self,

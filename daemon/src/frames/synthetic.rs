@@ -5,7 +5,7 @@ use percept_dsp::RgbImage;
 use percept_dsp::image::DecodeLimits;
 use serde::Deserialize;
 
-use super::config::{CommonFields, check_config_fps, check_size, defaults};
+use super::config::{check_config_fps, check_size, defaults};
 use super::pacer::{Pacer, check_fps};
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec, offer,
@@ -169,15 +169,6 @@ fn default_name() -> String {
 }
 
 impl SyntheticConfig {
-    /// The fields every kind takes.
-    pub fn common(&self) -> CommonFields<'_> {
-        CommonFields {
-            name: &self.name,
-            max_fps: self.max_fps,
-            motion_threshold: self.motion_threshold,
-        }
-    }
-
     /// Checks the kind's fields (problems under `key`); the spec when they pass.
     pub fn build(&self, key: &str, problems: &mut Vec<String>) -> Option<SyntheticSpec> {
         let before = problems.len();

@@ -12,7 +12,7 @@ use percept_dsp::RgbImage;
 use percept_dsp::image::{DecodeLimits, i420_frame_len, i420_to_rgb_into};
 use serde::Deserialize;
 
-use super::config::{CommonFields, defaults, required_path};
+use super::config::{defaults, required_path};
 use super::pacer::{Pacer, check_fps};
 use super::{
     FrameContext, FrameEnd, FrameSource, FrameSourceError, FrameSourceKind, FrameSourceSpec, offer,
@@ -266,15 +266,6 @@ fn default_name() -> String {
 }
 
 impl Y4mConfig {
-    /// The fields every kind takes.
-    pub fn common(&self) -> CommonFields<'_> {
-        CommonFields {
-            name: &self.name,
-            max_fps: self.max_fps,
-            motion_threshold: self.motion_threshold,
-        }
-    }
-
     /// Checks the kind's fields (problems under `key`); the spec when they pass.
     pub fn build(
         &self,
