@@ -147,6 +147,13 @@ fn ten_minutes_of_mixed_noise_give_no_finals_and_no_partials() {
     );
 }
 
+/// `$CORPUS_CONDITIONS` (comma-separated), else every speech condition.
+fn wanted_conditions() -> Vec<String> {
+    std::env::var("CORPUS_CONDITIONS")
+        .map(|s| s.split(',').map(str::to_string).collect())
+        .unwrap_or_else(|_| SPEECH_CONDITIONS.iter().map(|s| s.to_string()).collect())
+}
+
 /// The whole corpus in real time, before/after numbers for BENCHMARKS.md: run by
 /// `scripts/bench_corpus.sh` (about 25 minutes). Writes `$CORPUS_REPORT` (JSON) when set.
 #[test]
@@ -154,9 +161,7 @@ fn ten_minutes_of_mixed_noise_give_no_finals_and_no_partials() {
 fn corpus_benchmark_in_real_time() {
     let _one = one_at_a_time();
     let norm = normalizer();
-    let wanted: Vec<String> = std::env::var("CORPUS_CONDITIONS")
-        .map(|s| s.split(',').map(str::to_string).collect())
-        .unwrap_or_else(|_| SPEECH_CONDITIONS.iter().map(|s| s.to_string()).collect());
+    let wanted = wanted_conditions();
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let speech_extra = std::env::var("CORPUS_SPEECH_EXTRA").unwrap_or_default();
     let vad_extra = std::env::var("CORPUS_VAD_EXTRA").unwrap_or_default();
@@ -240,9 +245,7 @@ fn print_finals(finals: &[corpus::Final], pieces: &[corpus::Piece]) {
 fn batch_against_batch_per_piece() {
     let _one = one_at_a_time();
     let norm = normalizer();
-    let wanted: Vec<String> = std::env::var("CORPUS_CONDITIONS")
-        .map(|s| s.split(',').map(str::to_string).collect())
-        .unwrap_or_else(|_| SPEECH_CONDITIONS.iter().map(|s| s.to_string()).collect());
+    let wanted = wanted_conditions();
     let wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
     let (mut eligible_all, mut failing_all) = (0, 0);
     for c in generate(&wanted) {
