@@ -26,7 +26,7 @@ use crate::pipeline::{JobQueue, WorkerSettings, spawn_worker};
 use crate::publish::mqtt::MqttPublisher;
 use crate::publish::{LoggingPublisher, Publisher, Topics};
 use crate::shutdown::Shutdown;
-use crate::vision::{Analyzer, StageSettings, VisionStage};
+use crate::vision::{ImageModel, StageSettings, VisionStage};
 
 pub use demo::demo_config;
 
@@ -59,16 +59,16 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     } else {
         None
     };
-    let analyzer = if config.cameras.is_empty() {
+    let image_model = if config.cameras.is_empty() {
         None
     } else {
-        let analyzer = Analyzer::load(&config.vision.model, &config.models_dir)?;
+        let image_model = ImageModel::load(&config.vision.model, &config.models_dir)?;
         tracing::info!(
-            model = analyzer.name(),
-            synthetic = analyzer.synthetic(),
+            model = image_model.name(),
+            synthetic = image_model.synthetic(),
             "vision model loaded"
         );
-        Some(analyzer)
+        Some(image_model)
     };
 
     let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
@@ -107,11 +107,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     }
     let mut vision_thread = None;
     let mut cameras = Vec::new();
-    if let Some(analyzer) = analyzer {
+    if let Some(image_model) = image_model {
         let receivers;
         (cameras, receivers) = vision::start_cameras(&config, &metrics, &sources_shutdown)?;
         let stage = VisionStage::new(
-            analyzer,
+            image_model,
             publisher.clone(),
             stage_settings(&config, &topics),
             metrics.clone(),

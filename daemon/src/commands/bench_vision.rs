@@ -14,7 +14,7 @@ use percept_dsp::image::decode::{DecodeLimits, decode_image};
 use serde::Serialize;
 
 use super::bench::time;
-use super::vision_model::load_analyzer;
+use super::vision_model::load_image_model;
 use crate::cli::BenchVisionArgs;
 
 /// The measured figures.
@@ -61,29 +61,30 @@ pub fn run(args: &BenchVisionArgs) -> Result<()> {
     let limits = DecodeLimits::default();
     let image = decode_image(&bytes, &limits)?;
     let decode_ms = time(args.repeat, || Ok(decode_image(&bytes, &limits)?))?;
-    let mut analyzer = load_analyzer(&args.vision, &[], 1)?;
-    analyzer.preprocess(&image)?;
-    let allocations = analyzer.preprocess_allocations();
-    let preprocess_ms = time(args.repeat, || analyzer.preprocess(&image))?;
-    let preprocess_allocations_after_warmup = analyzer.preprocess_allocations() - allocations;
-    let model_single_thread_ms =
-        percept_compute::single_threaded(|| time(args.repeat, || analyzer.run_model().map(drop)))?;
-    let model_pooled_ms = time(args.repeat, || analyzer.run_model().map(drop))?;
-    let text_ms = match analyzer.embed_text("a photo of a cat.") {
+    let mut image_model = load_image_model(&args.vision, &[], 1)?;
+    image_model.preprocess(&image)?;
+    let allocations = image_model.preprocess_allocations();
+    let preprocess_ms = time(args.repeat, || Ok(image_model.preprocess(&image)?))?;
+    let preprocess_allocations_after_warmup = image_model.preprocess_allocations() - allocations;
+    let model_single_thread_ms = percept_compute::single_threaded(|| {
+        time(args.repeat, || Ok(image_model.run_model().map(drop)?))
+    })?;
+    let model_pooled_ms = time(args.repeat, || Ok(image_model.run_model().map(drop)?))?;
+    let text_ms = match image_model.embed_text("a photo of a cat.") {
         Ok(_) => Some(time(args.repeat, || {
-            analyzer.embed_text("a photo of a cat.").map(drop)
+            Ok(image_model.embed_text("a photo of a cat.").map(drop)?)
         })?),
         Err(_) => None,
     };
-    let top_label = analyzer
+    let top_label = image_model
         .run_model()?
         .labels
         .first()
         .map(|l| l.label.to_string())
         .unwrap_or_default();
     let report = VisionBenchReport {
-        model: analyzer.name().to_string(),
-        synthetic: analyzer.synthetic(),
+        model: image_model.name().to_string(),
+        synthetic: image_model.synthetic(),
         image_width: image.width,
         image_height: image.height,
         threads: args.threads,

@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 use serde::Serialize;
 
-use super::vision_model::{load_analyzer, read_image};
+use super::vision_model::{load_image_model, read_image};
 use crate::cli::ClassifyArgs;
 use crate::vision::payload::{LabelJson, labels_json};
 
@@ -20,10 +20,10 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
     if args.top_k == 0 {
         bail!("--top-k must be >= 1, got 0");
     }
-    let mut analyzer = load_analyzer(&args.vision, &args.labels, args.top_k)?;
+    let mut image_model = load_image_model(&args.vision, &args.labels, args.top_k)?;
     let mut failed = 0;
     for path in &args.images {
-        let analysis = match read_image(path).and_then(|image| analyzer.analyze(&image)) {
+        let analysis = match read_image(path).and_then(|image| Ok(image_model.analyze(&image)?)) {
             Ok(a) => a,
             // One image: its error is the command's one error line.
             Err(e) if args.images.len() == 1 => return Err(e),
@@ -36,8 +36,8 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
         if args.vision.json {
             let line = ClassifyJson {
                 image: path.display().to_string(),
-                model: analyzer.name(),
-                synthetic: analyzer.synthetic(),
+                model: image_model.name(),
+                synthetic: image_model.synthetic(),
                 labels: labels_json(&analysis.labels),
             };
             println!("{}", serde_json::to_string(&line)?);
@@ -47,7 +47,7 @@ pub fn run(args: &ClassifyArgs) -> Result<()> {
                 .iter()
                 .map(|l| format!("{} {:.3}", l.label, l.probability))
                 .collect();
-            let marker = if analyzer.synthetic() {
+            let marker = if image_model.synthetic() {
                 " [synthetic model: random weights]"
             } else {
                 ""

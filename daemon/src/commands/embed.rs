@@ -4,7 +4,7 @@ use anyhow::{Result, bail};
 use percept_models::vision::l2_normalized;
 use serde::Serialize;
 
-use super::vision_model::{load_analyzer, read_image};
+use super::vision_model::{load_image_model, read_image};
 use crate::cli::EmbedArgs;
 
 #[derive(Serialize)]
@@ -18,28 +18,28 @@ struct EmbedJson<'a> {
 
 /// Runs the command.
 pub fn run(args: &EmbedArgs) -> Result<()> {
-    let mut analyzer = load_analyzer(&args.vision, &[], 1)?;
+    let mut image_model = load_image_model(&args.vision, &[], 1)?;
     let raw = match (&args.image, &args.text) {
-        (Some(path), _) => analyzer.analyze(&read_image(path)?)?.embedding,
-        (None, Some(text)) => analyzer.embed_text(text)?,
+        (Some(path), _) => image_model.analyze(&read_image(path)?)?.embedding,
+        (None, Some(text)) => image_model.embed_text(text)?,
         (None, None) => bail!("give an IMAGE or --text TEXT"),
     };
     let normalize = !args.raw || args.text.is_some();
     let embedding = if normalize { l2_normalized(&raw) } else { raw };
     if args.vision.json {
         let out = EmbedJson {
-            model: analyzer.name(),
-            synthetic: analyzer.synthetic(),
+            model: image_model.name(),
+            synthetic: image_model.synthetic(),
             dim: embedding.len(),
             l2_normalized: normalize,
             embedding,
         };
         println!("{}", serde_json::to_string(&out)?);
     } else {
-        if analyzer.synthetic() {
+        if image_model.synthetic() {
             eprintln!(
                 "perceptd: note: {} has SYNTHETIC (random) weights: the vector shows the path works, it means nothing",
-                analyzer.name()
+                image_model.name()
             );
         }
         let values: Vec<String> = embedding.iter().map(|v| format!("{v:.6}")).collect();

@@ -11,7 +11,7 @@ pub mod run;
 pub mod transcribe;
 mod vision_model;
 
-pub use crate::vision::model::DEFAULT_VOCAB;
+pub use percept_models::clip::DEFAULT_VOCAB;
 
 use anyhow::Result;
 

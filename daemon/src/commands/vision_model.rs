@@ -1,35 +1,38 @@
 //! Loading the image model for `classify` and `embed` from `--model` / `--config`, and reading
-//! image files: the same [`Analyzer`] and decoder the daemon's cameras use.
+//! image files: the same [`ImageModel`] and decoder the daemon's cameras use.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use percept_dsp::RgbImage;
 use percept_dsp::image::decode::{DecodeLimits, decode_image};
-use percept_models::clip::{ClipFiles, default_templates};
+use percept_models::clip::{ClipFiles, DEFAULT_VOCAB, default_templates};
+use percept_models::vision::{ClipSettings, ImageModel, VisionModel, VisionSettings};
 
 use crate::cli::VisionModelArgs;
 use crate::config::Config;
-use crate::vision::Analyzer;
-use crate::vision::model::{ClipSettings, DEFAULT_VOCAB, VisionModel, VisionSettings};
 
 /// Loads the model the arguments name; `labels` are zero-shot labels (CLIP only).
-pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) -> Result<Analyzer> {
+pub fn load_image_model(
+    args: &VisionModelArgs,
+    labels: &[String],
+    top_k: usize,
+) -> Result<ImageModel> {
     if let Some(path) = &args.config {
         let config = Config::load(path, args.models.models_dir.as_deref())?;
         let settings = VisionSettings {
             top_k,
             ..config.vision.model
         };
-        let mut analyzer = Analyzer::load(&settings, &config.models_dir)?;
+        let mut image_model = ImageModel::load(&settings, &config.models_dir)?;
         if !labels.is_empty() {
             let templates = match settings.model {
                 VisionModel::Clip(clip) => clip.templates,
                 VisionModel::ImageNet(_) => Vec::new(),
             };
-            analyzer.set_labels(labels, &templates)?;
+            image_model.set_labels(labels, &templates)?;
         }
-        return Ok(analyzer);
+        return Ok(image_model);
     }
     if !(args.logit_scale.is_finite() && args.logit_scale > 0.0) {
         bail!("--logit-scale must be > 0, got {}", args.logit_scale);
@@ -67,7 +70,7 @@ pub fn load_analyzer(args: &VisionModelArgs, labels: &[String], top_k: usize) ->
             top_k,
         },
     };
-    Analyzer::load(&settings, &models_dir)
+    Ok(ImageModel::load(&settings, &models_dir)?)
 }
 
 /// The CLIP graphs `model` points at, or `None` when it is a registry name.

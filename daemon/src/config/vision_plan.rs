@@ -4,15 +4,18 @@ use std::path::Path;
 use std::time::Duration;
 
 use percept_dsp::image::DecodeLimits;
-use percept_models::clip::{ClipFiles, default_templates};
+use percept_models::clip::{ClipFiles, DEFAULT_VOCAB, default_templates};
 use percept_models::registry::ModelFamily;
+use percept_models::vision::{ClipSettings, VisionModel, VisionSettings};
 
 use super::vision::{ClipConfig, VisionConfig};
 use crate::vision::StagePolicy;
 use crate::vision::caption::CaptionPolicy;
 use crate::vision::embedding::EmbeddingDtype;
 use crate::vision::labels::LabelPolicy;
-use crate::vision::model::{CLIP_MODEL, ClipSettings, DEFAULT_VOCAB, VisionModel, VisionSettings};
+
+/// The `[vision] model` name that selects the configured CLIP export.
+pub const CLIP_MODEL: &str = "clip";
 
 /// The checked `[vision]` section (used when a `[[camera]]` exists).
 #[derive(Debug, Clone, PartialEq)]

@@ -13,12 +13,12 @@ use super::caption::{Caption, CaptionPolicy, caption_for};
 use super::embedding::{EmbeddingDtype, EmbeddingEnvelope, EmbeddingLimiter, encode_vector};
 use super::events::{FrameNotAnalysed, MessageNotQueued};
 use super::labels::{LabelChange, LabelPolicy, LabelTracker};
-use super::model::Analyzer;
 use super::payload::{CaptionMessage, LabelsMessage, labels_json};
 use super::snapshot::snapshot_jpeg;
 use crate::health::{Counter, Metrics};
 use crate::publish::{CameraTopic, Message, MessageKind, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
+use percept_models::vision::ImageModel;
 
 /// What the stage publishes and where.
 #[derive(Debug, Clone)]
@@ -67,7 +67,7 @@ struct SourceState {
 
 /// The model plus per-source publishing state.
 pub struct VisionStage {
-    analyzer: Analyzer,
+    image_model: ImageModel,
     publisher: Arc<dyn Publisher>,
     settings: StageSettings,
     metrics: Arc<Metrics>,
@@ -77,13 +77,13 @@ pub struct VisionStage {
 impl VisionStage {
     /// A stage with no per-source state yet.
     pub fn new(
-        analyzer: Analyzer,
+        image_model: ImageModel,
         publisher: Arc<dyn Publisher>,
         settings: StageSettings,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            analyzer,
+            image_model,
             publisher,
             settings,
             metrics,
@@ -94,13 +94,15 @@ impl VisionStage {
     /// Analyses one frame and publishes what changed. A model error is logged and counted;
     /// the next frame is tried as usual.
     pub fn handle(&mut self, frame: FrameInfo<'_>) {
-        let analysis = match self.analyzer.analyze(frame.image) {
+        let analysis = match self.image_model.analyze(frame.image) {
             Ok(a) => a,
             Err(e) => {
+                // anyhow's `{:#}` prints the causes the model error keeps as sources.
+                let error = anyhow::Error::new(e);
                 FrameNotAnalysed {
                     source: frame.source,
                     seq: frame.seq,
-                    error: &e,
+                    error: &error,
                 }
                 .emit(&self.metrics);
                 return;
@@ -143,8 +145,8 @@ impl VisionStage {
     fn publish_labels(&self, frame: FrameInfo<'_>, analysis: &ImageAnalysis, change: &LabelChange) {
         let message = LabelsMessage {
             source: frame.source.to_string(),
-            model: self.analyzer.name().to_string(),
-            synthetic: self.analyzer.synthetic(),
+            model: self.image_model.name().to_string(),
+            synthetic: self.image_model.synthetic(),
             labels: labels_json(&change.present),
             entered: change.entered.iter().map(|l| l.to_string()).collect(),
             exited: change.exited.iter().map(|l| l.to_string()).collect(),
@@ -182,8 +184,8 @@ impl VisionStage {
     fn publish_caption(&self, frame: FrameInfo<'_>, caption: Caption) {
         let message = CaptionMessage {
             source: frame.source.to_string(),
-            model: self.analyzer.name().to_string(),
-            synthetic: self.analyzer.synthetic(),
+            model: self.image_model.name().to_string(),
+            synthetic: self.image_model.synthetic(),
             caption: caption.text,
             labels: labels_json(&caption.labels),
             timestamp: rfc3339_millis(frame.captured_at),
@@ -205,8 +207,8 @@ impl VisionStage {
             analysis.embedding.clone()
         };
         let envelope = EmbeddingEnvelope {
-            model: self.analyzer.name().to_string(),
-            synthetic: self.analyzer.synthetic(),
+            model: self.image_model.name().to_string(),
+            synthetic: self.image_model.synthetic(),
             dim: values.len(),
             dtype: self.settings.policy.embedding_dtype,
             l2_normalized: self.settings.policy.embedding_l2_normalize,

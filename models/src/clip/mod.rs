@@ -22,6 +22,9 @@ pub mod zero_shot;
 pub use model::{ClipFiles, ClipModel};
 pub use zero_shot::{DEFAULT_LOGIT_SCALE, DEFAULT_TEMPLATES, ZeroShot, default_templates};
 
+/// The BPE vocabulary's place in the models directory.
+pub const DEFAULT_VOCAB: &str = "clip-assets/bpe_simple_vocab_16e6.txt.gz";
+
 /// Errors from loading or running CLIP.
 #[derive(Debug, thiserror::Error)]
 pub enum ClipError {

@@ -1,6 +1,14 @@
-//! What every image model produces, whatever its family: scored labels and an embedding.
+//! Image models: what every family produces (scored labels and an embedding) and
+//! [`ImageModel`], the one loader and runner for all of them (symmetric with
+//! [`crate::whisper::Transcriber`]).
 
 use std::sync::Arc;
+
+pub mod image_model;
+
+pub use image_model::{
+    ClipSettings, ImageModel, ImageModelError, SYNTHETIC_MARKER, VisionModel, VisionSettings,
+};
 
 /// One label and its probability.
 #[derive(Debug, Clone, PartialEq)]
