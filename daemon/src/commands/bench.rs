@@ -153,7 +153,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         text_vad = transcribe_speech(&transcriber, &vad, &clip, &options)?.text();
         Ok(())
     })?;
-    let clip_secs = clip.len() as f64 / 16_000.0;
+    let clip_secs = percept_dsp::rate::samples_to_secs(clip.len() as u64);
     let vad_chunk_us = vad_chunk_us(&vad, &clip, args.repeat)?;
     let report = BenchReport {
         model: args.model.clone(),

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use percept_dsp::rate::{ms_to_samples, samples_to_secs};
 use percept_models::registry::{ModelFamily, known_model};
 use percept_models::vad::{Endpointer, SileroVad};
 use percept_models::whisper::vad_cut::{
@@ -19,7 +20,7 @@ use crate::cli::{EncodeWindowArg, TaskArg, TranscribeArgs, VadArg};
 
 /// `--vad auto` cuts audio at least this long (a 30 s file already needs a second pass for
 /// its tail, where the repeats come from).
-const VAD_AUTO_MIN_SAMPLES: usize = 20 * 16_000;
+const VAD_AUTO_MIN_SAMPLES: usize = ms_to_samples(20_000) as usize;
 /// The longest piece of speech transcribed at once: under one 30 s window, so that no window
 /// leaves a tail to decode again.
 const PIECE_MS: u32 = 29_000;
@@ -129,12 +130,16 @@ pub fn transcribe_speech(
 ) -> Result<Transcript> {
     let mut endpointer = Endpointer::new(file_endpoint_config(PIECE_MS))?;
     let ranges = speech_ranges(&mut vad.session()?, &mut endpointer, samples)?;
-    let pieces = pieces(samples, &ranges, PIECE_MS as usize * 16);
+    let pieces = pieces(
+        samples,
+        &ranges,
+        ms_to_samples(u64::from(PIECE_MS)) as usize,
+    );
     tracing::debug!(
         ranges = ranges.len(),
         pieces = pieces.len(),
         "cut at speech"
     );
-    let secs = samples.len() as f32 / 16_000.0;
+    let secs = samples_to_secs(samples.len() as u64) as f32;
     Ok(transcribe_pieces(transcriber, &pieces, secs, options)?)
 }

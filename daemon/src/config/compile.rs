@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use percept_dsp::rate::ms_to_samples;
 use percept_models::vad::EndpointConfig;
 
 use super::cameras::{compile_cameras, unknown_camera_key};
@@ -159,7 +160,7 @@ impl ConfigFile {
                 problems,
             });
         };
-        let ms = |ms: u64| ms * 16;
+        let ms = ms_to_samples;
         let tracker = TrackerSettings {
             endpoint: self.vad,
             partial_interval_samples: ms(self.speech.partial_interval_ms),

@@ -1,6 +1,7 @@
 //! `[speech]` compiled: the model, the engine, and how finals and partials are transcribed and
 //! judged.
 
+use percept_dsp::rate::ms_to_samples;
 use percept_models::registry::{KNOWN_MODELS, KnownModel, ModelFamily, known_model};
 use percept_models::whisper::{
     EncodeWindow, EngineKind, EngineOptions, Precision, TranscribeOptions,
@@ -12,9 +13,6 @@ use crate::pipeline::{ContextLimits, GuardThresholds};
 /// Token budget per second of utterance: about 3× what fast speech needs; stops the runaway
 /// repetition loops Whisper can fall into on short or noisy clips (they cost seconds of CPU).
 const MAX_TOKENS_PER_SECOND: f32 = 12.0;
-
-/// 16 kHz samples per millisecond.
-const SAMPLES_PER_MS: u64 = 16;
 
 /// The checked `[speech]` section (what the inference worker needs besides topics and QoS).
 #[derive(Debug, Clone)]
@@ -93,9 +91,9 @@ impl SpeechConfig {
             },
             max_ngram_repeats: s.max_ngram_repeats,
             context: ContextLimits {
-                prompt_previous_samples: s.prompt_previous_ms * SAMPLES_PER_MS,
-                context_previous_samples: s.context_previous_ms * SAMPLES_PER_MS,
-                context_gap_samples: s.context_gap_ms * SAMPLES_PER_MS,
+                prompt_previous_samples: ms_to_samples(s.prompt_previous_ms),
+                context_previous_samples: ms_to_samples(s.context_previous_ms),
+                context_gap_samples: ms_to_samples(s.context_gap_ms),
             },
         })
     }

@@ -1,8 +1,8 @@
 //! Wall-clock times for stream offsets.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use percept_dsp::whisper_mel::SAMPLE_RATE;
+use percept_dsp::rate::samples_to_duration;
 
 /// Maps 16 kHz stream offsets to the moment they were captured, from the arrival of the latest
 /// block: a sample `n` samples before the end of that block was captured `n / 16000` s earlier.
@@ -45,19 +45,10 @@ impl StreamClock {
     }
 }
 
-/// Duration of `samples` at 16 kHz.
-pub fn samples_to_duration(samples: u64) -> Duration {
-    Duration::from_micros(samples * 1_000_000 / u64::from(SAMPLE_RATE))
-}
-
-/// Seconds of `samples` at 16 kHz.
-pub fn samples_to_secs(samples: u64) -> f64 {
-    samples as f64 / f64::from(SAMPLE_RATE)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn earlier_offsets_map_to_earlier_instants() {

@@ -9,7 +9,9 @@ use percept_models::vad::{
     CHUNK_SAMPLES, EndpointConfig, EndpointConfigError, Endpointer, VadEvent,
 };
 
-use super::clock::{StreamClock, samples_to_duration};
+use percept_dsp::rate::{SAMPLE_RATE, ms_to_samples, samples_to_ms_ceil};
+
+use super::clock::StreamClock;
 use super::job::Job;
 use super::queue::JobQueue;
 use crate::health::{Counter, Metrics};
@@ -48,10 +50,10 @@ pub struct TrackerSettings {
 
 /// Longest gap (overrun) filled with silence to keep the timeline; longer gaps are counted
 /// but only this much silence is inserted.
-const MAX_GAP_FILL_SAMPLES: u64 = 5 * 16_000;
+const MAX_GAP_FILL_SAMPLES: u64 = ms_to_samples(5_000);
 /// Audio kept before the current VAD position while no utterance is open (covers the
 /// endpointer's look-back: minimum speech plus padding).
-const KEEP_BEFORE_SAMPLES: u64 = 3 * 16_000;
+const KEEP_BEFORE_SAMPLES: u64 = ms_to_samples(3_000);
 
 #[derive(Debug)]
 struct OpenUtterance {
@@ -142,7 +144,7 @@ impl UtteranceTracker {
             self.note_dropped(block.samples.len() as u64);
             self.metrics.add(
                 Counter::DroppedAudioMs,
-                samples_ms(block.samples.len() as u64),
+                samples_to_ms_ceil(block.samples.len() as u64),
             );
             self.buf
                 .extend(std::iter::repeat_n(0.0, block.samples.len()));
@@ -182,7 +184,7 @@ impl UtteranceTracker {
     }
 
     fn note_dropped(&mut self, samples: u64) {
-        let ms = samples_ms(samples);
+        let ms = samples_to_ms_ceil(samples);
         match &mut self.open {
             Some(open) => open.dropped_ms += ms,
             None => self.pending_dropped_ms += ms,
@@ -313,7 +315,7 @@ impl UtteranceTracker {
         }
         .min(self.vad_pos);
         let excess = keep_from.saturating_sub(self.buf_start);
-        if excess >= 16_000 {
+        if excess >= u64::from(SAMPLE_RATE) {
             self.buf.drain(..excess as usize);
             self.buf_start += excess;
             while self
@@ -325,11 +327,6 @@ impl UtteranceTracker {
             }
         }
     }
-}
-
-/// Milliseconds of `samples` at 16 kHz, rounded up.
-fn samples_ms(samples: u64) -> u64 {
-    samples_to_duration(samples).as_millis() as u64 + u64::from(!samples.is_multiple_of(16))
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use percept_models::whisper::{
     TranscribeOptions, Transcriber, Transcript, WhisperError, collapse_repeated_ngrams,
 };
 
-use super::clock::samples_to_secs;
 use super::events::{
     EarlyFinalStopped, FinalFromEarly, FinalTranscript, FinalWithheld, PartialStopped,
     TranscriptionFailed,
@@ -30,6 +29,7 @@ use super::queue::JobQueue;
 use crate::health::{Counter, Metrics};
 use crate::publish::{Message, MessageKind, Publisher, Qos, Topics};
 use crate::time_format::rfc3339_millis;
+use percept_dsp::rate::{samples_to_ms, samples_to_secs};
 
 /// What the worker needs besides the model.
 #[derive(Debug, Clone)]
@@ -158,7 +158,7 @@ impl Worker {
                 .transcribe_until(&job.audio, options, &|| queue.has_finals())
         };
         tracing::debug!(
-            audio_ms = job.audio.len() / 16,
+            audio_ms = samples_to_ms(job.audio.len() as u64),
             infer_ms = started.elapsed().as_millis() as u64,
             "transcribed"
         );
@@ -230,7 +230,7 @@ impl Worker {
         match self.transcribe_final(job, options, &stop) {
             Ok(transcript) => {
                 tracing::debug!(
-                    audio_ms = job.audio.len() / 16,
+                    audio_ms = samples_to_ms(job.audio.len() as u64),
                     infer_ms = started.elapsed().as_millis() as u64,
                     "early final transcribed"
                 );
@@ -271,7 +271,7 @@ impl Worker {
         match context {
             Some(context) => {
                 tracing::debug!(
-                    context_ms = context.audio.len() / 16,
+                    context_ms = samples_to_ms(context.audio.len() as u64),
                     "transcribing after the previous final"
                 );
                 self.transcriber

@@ -30,7 +30,7 @@ use crate::health::Metrics;
 use crate::shutdown::Shutdown;
 
 /// The pipeline's sample rate: every block is 16 kHz mono.
-pub const SAMPLE_RATE: u32 = 16_000;
+pub use percept_dsp::rate::SAMPLE_RATE;
 
 /// Samples per block (20 ms at 16 kHz); only the last block of a finite source is shorter.
 pub const BLOCK_SAMPLES: usize = 320;

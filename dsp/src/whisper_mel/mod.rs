@@ -23,8 +23,8 @@ pub use stream::LogMelStream;
 
 use thiserror::Error;
 
-/// Audio sample rate Whisper expects, in Hz.
-pub const SAMPLE_RATE: u32 = 16_000;
+/// Audio sample rate Whisper expects, in Hz (the pipeline's one rate).
+pub use crate::rate::SAMPLE_RATE;
 /// STFT window and FFT length in samples (25 ms).
 pub const N_FFT: usize = 400;
 /// STFT hop in samples (10 ms); one mel frame per hop.

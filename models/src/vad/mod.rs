@@ -16,8 +16,8 @@ pub use endpoint::{EndpointConfig, EndpointConfigError, Endpointer, VadEvent};
 pub use error::VadError;
 pub use silero::{SileroVad, VadSession};
 
-/// The sample rate the model and the endpointer work at, in Hz.
-pub const SAMPLE_RATE: u32 = 16_000;
+/// The sample rate the model and the endpointer work at, in Hz (the pipeline's one rate).
+pub use percept_dsp::rate::SAMPLE_RATE;
 /// New samples per model call (32 ms at 16 kHz).
 pub const CHUNK_SAMPLES: usize = 512;
 /// Samples of the previous chunk the model sees again in front of each new chunk.
