@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 
+use super::publishing::Publishing;
 use crate::config::Config;
 use crate::frames::{
     Doorbell, Frame, FrameContext, FrameEnd, FrameReceiver, FrameSourceError, RecvError,
@@ -19,7 +20,7 @@ use crate::frames::{
 use crate::health::Metrics;
 use crate::shutdown::Shutdown;
 use crate::supervise::RestartPolicy;
-use crate::vision::{FrameInfo, VisionStage};
+use crate::vision::{FrameInfo, ImageModel, StageSettings, VisionStage};
 
 /// How much lower than speech the vision thread is scheduled (a nice value).
 pub const VISION_NICE: i32 = 10;
@@ -38,8 +39,45 @@ const FRAME_SLOTS: usize = 1;
 /// A camera's thread: it returns how its source ended (already logged by the thread).
 pub type CameraThread = JoinHandle<Result<FrameEnd, FrameSourceError>>;
 
+/// The running vision threads.
+#[derive(Default)]
+pub struct VisionThreads {
+    /// One thread per camera (stopped by the sources' shutdown).
+    pub cameras: Vec<CameraThread>,
+    /// The vision thread (returns once every camera has ended).
+    pub stage: Option<JoinHandle<()>>,
+}
+
+/// Starts every camera and the vision thread that analyses their frames; nothing without a model.
+pub fn start_vision(
+    config: &Config,
+    image_model: Option<ImageModel>,
+    publishing: &Publishing,
+    metrics: &Arc<Metrics>,
+    sources_shutdown: &Shutdown,
+) -> Result<VisionThreads> {
+    let Some(image_model) = image_model else {
+        return Ok(VisionThreads::default());
+    };
+    let (cameras, receivers) = start_cameras(config, metrics, sources_shutdown)?;
+    let settings = StageSettings {
+        topics: publishing.topics.clone(),
+        policy: config.vision.stage.clone(),
+    };
+    let stage = VisionStage::new(
+        image_model,
+        publishing.publisher.clone(),
+        settings,
+        metrics.clone(),
+    );
+    Ok(VisionThreads {
+        cameras,
+        stage: Some(spawn_vision_thread(stage, receivers)?),
+    })
+}
+
 /// Opens every `[[camera]]` and starts its thread; returns the threads and the receivers.
-pub fn start_cameras(
+fn start_cameras(
     config: &Config,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
@@ -69,7 +107,7 @@ pub fn start_cameras(
 
 /// Starts the vision thread: it analyses frames from every receiver (round robin) until all
 /// sources have ended, then returns.
-pub fn spawn_vision_thread(
+fn spawn_vision_thread(
     mut stage: VisionStage,
     receivers: Vec<FrameReceiver>,
 ) -> std::io::Result<JoinHandle<()>> {
