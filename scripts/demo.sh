@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 # The same build as scripts/test.sh (tests and binary in one feature set), so running both on one
 # machine compiles tract once.
-cargo test --locked --workspace --no-run
+cargo build --locked --workspace --all-targets
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 perceptd="$target_dir/debug/perceptd"
 "$perceptd" models fetch

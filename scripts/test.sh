@@ -10,9 +10,11 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   echo "[test] starting mosquitto on 127.0.0.1:1883"
   mosquitto -d -c /etc/mosquitto/mosquitto.conf
 fi
-# One build for everything: the test binaries and the perceptd binary they drive (a plain
-# `cargo build` would resolve features without dev-dependencies and build tract a second time).
-cargo test --locked --workspace --no-run
+# One build for everything: the test binaries (the tests/ crate) and the perceptd binary they
+# drive, in one feature set. `cargo test` alone would not build the binary (it is another
+# package's), and a plain `cargo build -p perceptd` would resolve other features and build tract
+# a second time; the tests refuse a perceptd older than the sources.
+cargo build --locked --workspace --all-targets
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 "$target_dir/debug/perceptd" models fetch --with base
 "$target_dir/debug/perceptd" models verify

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{perceptd, scratch_dir, stderr, stdout};
+use common::{perceptd, perceptd_bin, scratch_dir, stderr, stdout};
 use source_conformance::{Expected, assert_tone, check_source_delivers};
 
 const TONE_HZ: f64 = 1000.0;
@@ -181,7 +181,7 @@ fn capture_records_a_played_tone_through_the_real_mic_path() {
     let pulse = PrivatePulse::start("mic_capture_tone");
     let out_wav = pulse.scratch.join("captured.wav");
     let _player = pulse.play_tone();
-    let mut command = pulse.command(env!("CARGO_BIN_EXE_perceptd"));
+    let mut command = pulse.command(perceptd_bin());
     command
         .args(["capture", "--seconds", "6", "--out"])
         .arg(&out_wav);
@@ -259,7 +259,7 @@ fn mic_child_conformance() {
 fn an_unknown_device_fails_with_one_line_listing_the_devices() {
     let pulse = PrivatePulse::start("mic_capture_unknown_device");
     let out_wav = pulse.scratch.join("never.wav");
-    let mut command = pulse.command(env!("CARGO_BIN_EXE_perceptd"));
+    let mut command = pulse.command(perceptd_bin());
     command
         .args([
             "capture",

@@ -3,21 +3,85 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
+use std::time::SystemTime;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
-        .expect("daemon/ has a parent")
+        .expect("tests/ has a parent")
         .to_path_buf()
 }
 
-/// The `perceptd` binary under test (`PERCEPTD_TEST_BIN` names another build, for
-/// before/after benchmarks such as scripts/bench_corpus.sh).
+/// The `perceptd` binary under test: `PERCEPTD_TEST_BIN` when set (another build, for
+/// before/after benchmarks such as scripts/bench_corpus.sh), else the one cargo built beside
+/// this test executable. Cargo only hands `CARGO_BIN_EXE_*` to tests of the binary's own
+/// package, so the path is derived here, and a binary older than the sources is refused.
+pub fn perceptd_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("PERCEPTD_TEST_BIN") {
+        Some(bin) => PathBuf::from(bin),
+        None => built_perceptd(),
+    })
+    .clone()
+}
+
+/// A command running [`perceptd_bin`].
 pub fn perceptd() -> Command {
-    match std::env::var_os("PERCEPTD_TEST_BIN") {
-        Some(bin) => Command::new(bin),
-        None => Command::new(env!("CARGO_BIN_EXE_perceptd")),
+    Command::new(perceptd_bin())
+}
+
+/// `target/<profile>/perceptd`, checked to exist and to be newer than every source file.
+fn built_perceptd() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    // target/<profile>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in target/<profile>/deps");
+    let bin = profile_dir.join("perceptd");
+    const BUILD: &str =
+        "build it with `cargo build --workspace --all-targets` (scripts/test.sh does)";
+    let built = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .unwrap_or_else(|e| panic!("{} is missing ({e}); {BUILD}", bin.display()));
+    let root = repo_root();
+    let mut newest = None;
+    for dir in ["daemon", "dsp", "models", "compute"] {
+        newest_source(&root.join(dir), &mut newest);
+    }
+    newest_source(&root.join("Cargo.lock"), &mut newest);
+    if let Some((changed, path)) = newest {
+        assert!(
+            changed <= built,
+            "{} is older than {}: {BUILD}",
+            bin.display(),
+            path.display()
+        );
+    }
+    bin
+}
+
+/// Keeps in `newest` the latest modification time of the `.rs`/`.toml`/`.lock` files under `path`.
+fn newest_source(path: &Path, newest: &mut Option<(SystemTime, PathBuf)>) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+            newest_source(&entry.path(), newest);
+        }
+        return;
+    }
+    let source = matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("rs" | "toml" | "lock")
+    );
+    if let (true, Ok(modified)) = (source, meta.modified())
+        && newest.as_ref().is_none_or(|(t, _)| modified > *t)
+    {
+        *newest = Some((modified, path.to_path_buf()));
     }
 }
 
