@@ -40,6 +40,25 @@ pub enum Command {
     Embed(EmbedArgs),
     /// Measure the camera path's cost per frame: decoding, preprocessing, the model.
     BenchVision(BenchVisionArgs),
+    /// Look into the durable outbox (messages waiting for the broker).
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+}
+
+/// `perceptd outbox …`.
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Print what is waiting: count, bytes, the oldest message's age, topics. Reads only; safe
+    /// while the daemon runs.
+    Inspect {
+        /// The state directory [default: the config's `state_dir`, else $STATE_DIRECTORY, else
+        /// $XDG_STATE_HOME/perceptd, else ~/.local/state/perceptd].
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// A config file whose `state_dir` to use.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// `perceptd run`.

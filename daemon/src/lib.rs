@@ -14,6 +14,7 @@ pub mod config;
 pub mod frames;
 pub mod health;
 pub mod logging;
+pub mod outbox;
 pub mod pipeline;
 pub mod publish;
 pub mod shutdown;

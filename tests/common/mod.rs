@@ -27,9 +27,22 @@ pub fn perceptd_bin() -> PathBuf {
     .clone()
 }
 
-/// A command running [`perceptd_bin`].
+/// A command running [`perceptd_bin`], with a state directory of its own
+/// ([`private_state_dir`]; a config's `state_dir` still wins).
 pub fn perceptd() -> Command {
-    Command::new(perceptd_bin())
+    let mut command = Command::new(perceptd_bin());
+    command.env("STATE_DIRECTORY", private_state_dir());
+    command
+}
+
+/// A fresh state directory path for one perceptd process: tests run daemons side by side, and a
+/// durable outbox shared between them would replay one test's finals into another's broker.
+pub fn private_state_dir() -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("state")
+        .join(format!("{}-{n}", std::process::id()))
 }
 
 /// `target/<profile>/perceptd`, checked to exist and to be newer than every source file.

@@ -38,6 +38,7 @@ impl Publishing {
             mqtt.url = Some(format!("mqtt://{addr}"));
         }
         let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
+        let driver = driver.with_outbox(config.outbox());
         let driver_shutdown = Shutdown::new();
         let driver_task = tokio::spawn(driver.run(driver_shutdown.clone()));
         let publisher: Arc<dyn Publisher> = if config.log.published_messages {

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod config;
 pub mod embed;
 pub mod models;
+pub mod outbox;
 pub mod run;
 pub mod transcribe;
 mod vision_model;
@@ -29,5 +30,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Classify(args) => classify::run(&args),
         Command::Embed(args) => embed::run(&args),
         Command::BenchVision(args) => bench_vision::run(&args),
+        Command::Outbox(command) => outbox::run(&command),
     }
 }

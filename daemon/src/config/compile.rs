@@ -12,6 +12,7 @@ use super::file::{ConfigFile, LogConfig};
 use super::speech::SpeechSettings;
 use super::vision_plan::VisionPlan;
 use crate::frames::CameraPlan;
+use crate::outbox::OutboxSettings;
 use crate::pipeline::TrackerSettings;
 use crate::publish::mqtt::MqttConfig;
 use crate::sources::{SourceConfig, SourcePlan};
@@ -24,6 +25,8 @@ pub struct Config {
     pub device: String,
     /// The models directory in force.
     pub models_dir: PathBuf,
+    /// The state directory in force (`state_dir`, or its default).
+    pub state_dir: PathBuf,
     /// The MQTT connection (checked; no `url` means the embedded broker).
     pub mqtt: MqttConfig,
     /// `[log]`.
@@ -73,6 +76,17 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The durable outbox's settings; `None` when `mqtt.outbox_max_bytes = 0` turns it off.
+    pub fn outbox(&self) -> Option<OutboxSettings> {
+        (self.mqtt.outbox_max_bytes > 0).then(|| {
+            OutboxSettings::new(
+                &self.state_dir,
+                self.mqtt.outbox_fsync,
+                self.mqtt.outbox_max_bytes,
+            )
+        })
+    }
+
     /// Reads, parses and compiles the TOML file at `path`.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         Self::load(path, None)
@@ -134,6 +148,17 @@ impl ConfigFile {
             .models_dir
             .clone()
             .unwrap_or_else(percept_models::registry::default_models_dir);
+        let state_dir = self
+            .state_dir
+            .clone()
+            .unwrap_or_else(crate::outbox::default_state_dir);
+        if self
+            .state_dir
+            .as_ref()
+            .is_some_and(|d| d.as_os_str().is_empty())
+        {
+            problems.push("state_dir: must not be empty (leave it out for the default)".into());
+        }
         problems.extend(self.mqtt.validate("mqtt"));
         let speech = self.speech.compile(&mut problems);
         check_vad(&self.vad, &mut problems);
@@ -172,6 +197,7 @@ impl ConfigFile {
         Ok(Config {
             device,
             models_dir,
+            state_dir,
             mqtt: self.mqtt,
             log: self.log,
             audio_enabled,

@@ -20,6 +20,10 @@ pub struct ConfigFile {
     /// Where models are installed. Default: `$PERCEPTD_MODELS`, else
     /// `$XDG_CACHE_HOME/perceptd/models` (`~/.cache/perceptd/models`).
     pub models_dir: Option<PathBuf>,
+    /// Where perceptd keeps state across restarts (the durable outbox, `{state_dir}/outbox`).
+    /// Default: `$STATE_DIRECTORY` (systemd's `StateDirectory=`), else
+    /// `$XDG_STATE_HOME/perceptd`, else `~/.local/state/perceptd`.
+    pub state_dir: Option<PathBuf>,
     /// The MQTT connection. Without `mqtt.url`, perceptd starts an embedded broker on 127.0.0.1.
     #[serde(default)]
     pub mqtt: MqttConfig,

@@ -4,11 +4,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::outbox::FsyncPolicy;
 use crate::publish::embedded::EMBEDDED_BROKER_MAX_PAYLOAD_BYTES;
 use crate::publish::{Qos, Topics, topic_problem};
 
 /// The MQTT port used when the URL names none.
 pub const DEFAULT_PORT: u16 = 1883;
+/// The smallest non-zero `outbox_max_bytes` accepted (1 MiB: four segments of 256 KiB).
+pub const MIN_OUTBOX_BYTES: u64 = 1024 * 1024;
 /// The largest `max_payload_bytes` accepted (16 MiB): transcripts and stats are a few KiB.
 pub const MAX_PAYLOAD_BYTES_LIMIT: usize = 16 * 1024 * 1024;
 
@@ -33,9 +36,18 @@ pub struct MqttConfig {
     pub qos_final: Qos,
     /// QoS of partials (0 or 1).
     pub qos_partial: Qos,
-    /// How many QoS 1 messages are kept while the broker is unreachable; when full, the oldest is
-    /// dropped (and counted in `mqtt_dropped`).
+    /// How many QoS 1 messages are kept in memory while the broker is unreachable. Finals, label
+    /// events and captions beyond it wait in the durable outbox and are read back in order; other
+    /// QoS 1 messages (and every one when the outbox is off or unusable) drop the oldest, counted
+    /// in `mqtt_dropped`.
     pub offline_queue_max: usize,
+    /// When the durable outbox forces its records to the disk: `interval` (at most once a second,
+    /// only when written), `always` (every record, before it is sent), `never` (the kernel's
+    /// write-back). What each can lose: docs/mqtt.md.
+    pub outbox_fsync: FsyncPolicy,
+    /// Most bytes the durable outbox keeps in `{state_dir}/outbox`; beyond it the oldest segment
+    /// is deleted (counted in `outbox_dropped`). 0 turns the outbox off (memory only).
+    pub outbox_max_bytes: u64,
     /// Shortest wait before reconnecting, in milliseconds (>= 10).
     pub reconnect_min_ms: u64,
     /// Longest wait before reconnecting, in milliseconds (>= reconnect_min_ms).
@@ -56,6 +68,8 @@ impl Default for MqttConfig {
             qos_final: Qos::AtLeastOnce,
             qos_partial: Qos::AtMostOnce,
             offline_queue_max: 1000,
+            outbox_fsync: FsyncPolicy::Interval,
+            outbox_max_bytes: 64 * 1024 * 1024,
             reconnect_min_ms: 200,
             reconnect_max_ms: 30_000,
             max_payload_bytes: 256 * 1024,
@@ -76,6 +90,8 @@ impl fmt::Debug for MqttConfig {
             .field("qos_final", &self.qos_final)
             .field("qos_partial", &self.qos_partial)
             .field("offline_queue_max", &self.offline_queue_max)
+            .field("outbox_fsync", &self.outbox_fsync)
+            .field("outbox_max_bytes", &self.outbox_max_bytes)
             .field("reconnect_min_ms", &self.reconnect_min_ms)
             .field("reconnect_max_ms", &self.reconnect_max_ms)
             .field("max_payload_bytes", &self.max_payload_bytes)
@@ -141,6 +157,15 @@ impl MqttConfig {
         }
         if self.offline_queue_max == 0 {
             problem("offline_queue_max", "must be >= 1, got 0".into());
+        }
+        if self.outbox_max_bytes != 0 && self.outbox_max_bytes < MIN_OUTBOX_BYTES {
+            problem(
+                "outbox_max_bytes",
+                format!(
+                    "must be 0 (off) or >= {MIN_OUTBOX_BYTES}, got {}",
+                    self.outbox_max_bytes
+                ),
+            );
         }
         if self.reconnect_min_ms < 10 {
             problem(

@@ -29,10 +29,12 @@ use tracing::Instrument;
 
 use super::config::{BrokerAddr, MqttConfig, device_name_problem};
 use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost};
+use super::journal::{Journal, OutboxJournal};
 use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
 use super::state::{OFFLINE, PublishState};
 use crate::backoff::Backoff;
 use crate::health::Metrics;
+use crate::outbox::OutboxSettings;
 use crate::publish::{Message, Qos};
 use crate::shutdown::Shutdown;
 
@@ -49,6 +51,9 @@ pub const STABLE_CONNECTION: Duration = Duration::from_secs(10);
 /// Bytes a PUBLISH needs beyond its payload at most: fixed header (5), topic length (2) and topic
 /// (65535), packet id (2).
 pub const PUBLISH_OVERHEAD_BYTES: usize = 5 + 2 + 65_535 + 2;
+/// Longest time written outbox records wait for their sync under the `interval` policy (and the
+/// acknowledged watermark for its ledger write, under every policy).
+pub const OUTBOX_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest packet accepted from the broker (we subscribe to nothing: acks and pings only).
 const MAX_INCOMING_PACKET_BYTES: usize = 64 * 1024;
 
@@ -86,6 +91,8 @@ struct Options {
     offline_queue_max: usize,
     reconnect_min: Duration,
     reconnect_max: Duration,
+    /// The durable outbox; `None`: QoS 1 messages live in memory only.
+    outbox: Option<OutboxSettings>,
 }
 
 impl MqttPublisher {
@@ -125,6 +132,7 @@ impl MqttPublisher {
             offline_queue_max: cfg.offline_queue_max,
             reconnect_min: Duration::from_millis(cfg.reconnect_min_ms.max(10)),
             reconnect_max: Duration::from_millis(cfg.reconnect_max_ms),
+            outbox: None,
         };
         let publisher = MqttPublisher {
             tx,
@@ -142,6 +150,13 @@ impl MqttPublisher {
 }
 
 impl MqttDriver {
+    /// Writes finals, label events and captions ahead to the durable outbox in `settings.dir`
+    /// (opened when the driver starts; any problem there falls back to memory, with one log line).
+    pub fn with_outbox(mut self, settings: Option<OutboxSettings>) -> Self {
+        self.options.outbox = settings;
+        self
+    }
+
     /// Runs until `shutdown` fires, then publishes `offline` (retained, QoS 1), waits at most
     /// [`FLUSH_TIMEOUT`] for every QoS 1 message handed to the client to be acknowledged, sends
     /// DISCONNECT and returns. Messages still unsent are counted in `mqtt_dropped`.
@@ -157,6 +172,9 @@ impl MqttDriver {
             rx,
             metrics,
         } = self;
+        let journal = options.outbox.clone().map(|settings| {
+            Box::new(OutboxJournal::open(settings, metrics.clone())) as Box<dyn Journal>
+        });
         let mut queues = Queues {
             rx,
             rx_open: true,
@@ -164,8 +182,10 @@ impl MqttDriver {
                 options.offline_queue_max,
                 CLIENT_WINDOW,
                 options.status_topic.clone(),
+                journal,
                 metrics.clone(),
             ),
+            sync_at: None,
         };
         let addr = match resolve(target) {
             Ok(addr) => addr,
@@ -292,9 +312,24 @@ struct Queues {
     rx: mpsc::Receiver<Message>,
     rx_open: bool,
     state: PublishState,
+    /// When the outbox's next sync is due (set when it has something to sync).
+    sync_at: Option<Instant>,
 }
 
 impl Queues {
+    /// Schedules the outbox's sync when it has something new to make durable.
+    fn arm_sync(&mut self) {
+        if self.sync_at.is_none() && self.state.outbox_needs_sync() {
+            self.sync_at = Some(Instant::now() + OUTBOX_SYNC_INTERVAL);
+        }
+    }
+
+    /// The scheduled sync.
+    fn sync_outbox(&mut self) {
+        self.sync_at = None;
+        self.state.sync_outbox();
+    }
+
     /// Books a message from the hand-off channel (`None`: every stage has hung up).
     fn accept(&mut self, msg: Option<Message>) {
         match msg {
@@ -361,7 +396,9 @@ async fn connect(
     let poll = eventloop.poll();
     tokio::pin!(poll);
     loop {
+        queues.arm_sync();
         tokio::select! {
+            _ = sleep_or_forever(queues.sync_at), if queues.sync_at.is_some() => queues.sync_outbox(),
             result = &mut poll => {
                 return match result {
                     // With no network, poll's only success is the ConnAck.
@@ -381,7 +418,9 @@ async fn wait_offline(delay: Option<Duration>, queues: &mut Queues, shutdown: &S
     let sleep = sleep_or_forever(delay.map(|d| Instant::now() + d));
     tokio::pin!(sleep);
     loop {
+        queues.arm_sync();
         tokio::select! {
+            _ = sleep_or_forever(queues.sync_at), if queues.sync_at.is_some() => queues.sync_outbox(),
             _ = &mut sleep => return false,
             _ = shutdown.wait() => return true,
             msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
@@ -427,7 +466,9 @@ async fn serve(
                 if queues.state.flushed() {
                     break Step::Flushed;
                 }
+                queues.arm_sync();
                 tokio::select! {
+                    _ = sleep_or_forever(queues.sync_at), if queues.sync_at.is_some() => queues.sync_outbox(),
                     result = &mut poll => break Step::Event(result),
                     msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
                     _ = shutdown.wait(), if flush_deadline.is_none() => {

@@ -14,11 +14,12 @@
 
 use std::collections::VecDeque;
 
-use crate::publish::{Message, Qos};
+use super::memory_queue::Queued;
+use crate::publish::Qos;
 
 #[derive(Debug)]
 struct Entry {
-    msg: Message,
+    queued: Queued,
     /// Written with this packet id (QoS 1); `None` while still in the client's channel.
     pkid: Option<u16>,
     /// Whether to send it again after a connection loss (false for availability announcements,
@@ -30,7 +31,7 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Leftovers {
     /// QoS 1 messages to send again, oldest first.
-    pub(crate) requeue: Vec<Message>,
+    pub(crate) requeue: Vec<Queued>,
     /// QoS 0 messages that were lost with the connection.
     pub(crate) lost_at_most_once: usize,
 }
@@ -43,9 +44,9 @@ pub(crate) struct InFlight {
 
 impl InFlight {
     /// Records a message just handed to the client.
-    pub(crate) fn handed(&mut self, msg: Message, requeue: bool) {
+    pub(crate) fn handed(&mut self, queued: Queued, requeue: bool) {
         self.entries.push_back(Entry {
-            msg,
+            queued,
             pkid: None,
             requeue,
         });
@@ -56,7 +57,7 @@ impl InFlight {
     /// changed rumqttc); the entry of the right QoS is still used, so a QoS 1 message is not lost.
     pub(crate) fn written(&mut self, pkid: u16) -> bool {
         let unwritten_of_class =
-            |e: &Entry| e.pkid.is_none() && (e.msg.qos == Qos::AtMostOnce) == (pkid == 0);
+            |e: &Entry| e.pkid.is_none() && (e.queued.msg.qos == Qos::AtMostOnce) == (pkid == 0);
         let first_unwritten = self.entries.iter().position(|e| e.pkid.is_none());
         let Some(index) = self.entries.iter().position(unwritten_of_class) else {
             return false;
@@ -69,20 +70,20 @@ impl InFlight {
         first_unwritten == Some(index)
     }
 
-    /// The broker acknowledged `pkid`; returns the message it belonged to.
-    pub(crate) fn acked(&mut self, pkid: u16) -> Option<Message> {
+    /// The broker acknowledged `pkid`; returns the entry it belonged to.
+    pub(crate) fn acked(&mut self, pkid: u16) -> Option<Queued> {
         let index = self.entries.iter().position(|e| e.pkid == Some(pkid))?;
-        self.entries.remove(index).map(|e| e.msg)
+        self.entries.remove(index).map(|e| e.queued)
     }
 
     /// Empties the tracker after a connection loss.
     pub(crate) fn take_leftovers(&mut self) -> Leftovers {
         let mut leftovers = Leftovers::default();
         for entry in self.entries.drain(..) {
-            if entry.msg.qos == Qos::AtMostOnce {
+            if entry.queued.msg.qos == Qos::AtMostOnce {
                 leftovers.lost_at_most_once += 1;
             } else if entry.requeue {
-                leftovers.requeue.push(entry.msg);
+                leftovers.requeue.push(entry.queued);
             }
         }
         leftovers
@@ -102,16 +103,16 @@ impl InFlight {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::MessageKind;
+    use crate::publish::{Message, MessageKind};
 
-    fn msg(topic: &str, qos: Qos) -> Message {
-        Message {
+    fn msg(topic: &str, qos: Qos) -> Queued {
+        Queued::memory(Message {
             topic: topic.into(),
             payload: Vec::new(),
             qos,
             retain: false,
             kind: MessageKind::Final,
-        }
+        })
     }
 
     #[test]
@@ -124,9 +125,9 @@ mod tests {
         assert!(inflight.written(0));
         assert!(inflight.written(2));
         assert_eq!(inflight.len(), 2);
-        assert_eq!(inflight.acked(2).unwrap().topic, "b");
+        assert_eq!(inflight.acked(2).unwrap().msg.topic, "b");
         assert!(inflight.acked(2).is_none(), "an ack counts once");
-        assert_eq!(inflight.acked(1).unwrap().topic, "a");
+        assert_eq!(inflight.acked(1).unwrap().msg.topic, "a");
         assert!(inflight.is_empty());
     }
 
@@ -144,7 +145,11 @@ mod tests {
         inflight.written(3); // b, never acked
         inflight.handed(msg("q", Qos::AtMostOnce), true); // still in the channel
         let leftovers = inflight.take_leftovers();
-        let topics: Vec<_> = leftovers.requeue.iter().map(|m| m.topic.as_str()).collect();
+        let topics: Vec<_> = leftovers
+            .requeue
+            .iter()
+            .map(|q| q.msg.topic.as_str())
+            .collect();
         assert_eq!(topics, ["a", "b", "c"]);
         assert_eq!(leftovers.lost_at_most_once, 1);
         assert!(inflight.is_empty());
@@ -166,6 +171,6 @@ mod tests {
         );
         assert_eq!(inflight.len(), 1);
         assert!(inflight.written(5));
-        assert_eq!(inflight.acked(5).unwrap().topic, "a");
+        assert_eq!(inflight.acked(5).unwrap().msg.topic, "a");
     }
 }

@@ -6,14 +6,17 @@
 //!
 //! ```text
 //! stage threads --try_publish--> [hand-off channel, HANDOFF_CAPACITY]
-//!     --> driver: [outbox, offline_queue_max] --window of CLIENT_WINDOW--> rumqttc --> broker
+//!     --> driver: [memory queue, offline_queue_max] --window of CLIENT_WINDOW--> rumqttc --> broker
+//!                  |  finals, label events, captions: written ahead, read back when spilled
+//!                  +--> [durable outbox, {state_dir}/outbox, outbox_max_bytes]
 //! ```
 
 pub mod config;
 pub mod driver;
 mod events;
 mod inflight;
-mod outbox;
+mod journal;
+mod memory_queue;
 pub mod publisher;
 mod state;
 

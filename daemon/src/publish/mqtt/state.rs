@@ -10,7 +10,8 @@ use rumqttc::{Event, Incoming, Outgoing};
 
 use super::events::{ClientRefused, Dropped};
 use super::inflight::InFlight;
-use super::outbox::Outbox;
+use super::journal::{Journal, is_durable};
+use super::memory_queue::{MemoryQueue, Queued};
 use crate::health::{Counter, Metrics};
 use crate::publish::{Message, MessageKind, Qos};
 
@@ -24,6 +25,8 @@ pub(crate) const OFFLINE: &str = "offline";
 #[derive(Debug)]
 pub(crate) struct Handoff {
     pub(crate) msg: Message,
+    /// Its place in the durable outbox, if it is there.
+    seq: Option<u64>,
     /// Whether to send it again after a connection loss (not for availability announcements,
     /// which are re-announced anyway).
     requeue: bool,
@@ -32,7 +35,12 @@ pub(crate) struct Handoff {
 /// Queue, window and availability state of one publisher; see the module docs.
 #[derive(Debug)]
 pub(crate) struct PublishState {
-    outbox: Outbox,
+    queue: MemoryQueue,
+    /// The durable outbox, when there is one.
+    journal: Option<Box<dyn Journal>>,
+    /// Outbox records from this seq on are on disk only (the queue was full, or they are from an
+    /// earlier run); they are read back, in order, as the queue drains.
+    spill_from: Option<u64>,
     inflight: InFlight,
     /// Most messages handed to the client and not finished.
     window: usize,
@@ -47,16 +55,20 @@ pub(crate) struct PublishState {
 }
 
 impl PublishState {
-    /// Empty state: not connected, at most `offline_queue_max` messages queued, at most `window`
-    /// handed and unfinished, availability on `status_topic`.
+    /// Empty state: not connected, at most `offline_queue_max` messages in memory, at most
+    /// `window` handed and unfinished, availability on `status_topic`; durable messages written
+    /// ahead to `journal` (what it already holds goes first).
     pub(crate) fn new(
         offline_queue_max: usize,
         window: usize,
         status_topic: String,
+        journal: Option<Box<dyn Journal>>,
         metrics: Arc<Metrics>,
     ) -> Self {
         Self {
-            outbox: Outbox::new(offline_queue_max),
+            queue: MemoryQueue::new(offline_queue_max),
+            spill_from: journal.as_ref().and_then(|j| j.first_waiting()),
+            journal,
             inflight: InFlight::default(),
             window,
             status_topic,
@@ -82,20 +94,84 @@ impl PublishState {
         }
     }
 
-    /// Queues `msg` behind anything older, whatever the connection (the shutdown drain).
+    /// Queues `msg` behind anything older, whatever the connection (the shutdown drain). A
+    /// durable message is written to the outbox first; when the memory queue is full it stays on
+    /// disk only, to be read back later.
     pub(crate) fn queue(&mut self, msg: Message) {
-        let Some(dropped) = self.outbox.push_back(msg) else {
+        if let Some(seq) = self.append_to_outbox(&msg) {
+            if self.spill_from.is_none() && self.queue.len() < self.queue.max() {
+                self.queue.push_back(Queued {
+                    msg,
+                    seq: Some(seq),
+                });
+            } else {
+                self.spill_from.get_or_insert(seq);
+            }
+            return;
+        }
+        let Some(dropped) = self.queue.push_back(Queued::memory(msg)) else {
             return;
         };
         Dropped {
             count: 1,
-            why: match (self.connected, dropped.qos) {
+            why: match (self.connected, dropped.msg.qos) {
                 (false, _) => "offline queue full; the oldest message was dropped",
                 (true, Qos::AtMostOnce) => "queue full; a QoS 0 message was dropped",
                 (true, Qos::AtLeastOnce) => "queue full; the oldest message was dropped",
             },
         }
         .emit(&self.metrics);
+    }
+
+    /// Writes a durable `msg` ahead; its outbox seq, or `None` when memory alone holds it.
+    fn append_to_outbox(&mut self, msg: &Message) -> Option<u64> {
+        if !is_durable(msg) {
+            return None;
+        }
+        let journal = self.journal.as_mut()?;
+        let seq = journal.append(msg);
+        if let Some(through) = journal.take_dropped_through() {
+            // Counted and logged by the journal.
+            self.queue.drop_outbox_through(through);
+            self.spill_from = self.spill_from.map(|from| from.max(through + 1));
+        }
+        seq
+    }
+
+    /// Reads spilled outbox records back once the memory queue is at most half full.
+    fn refill(&mut self) {
+        let (Some(from), Some(journal)) = (self.spill_from, self.journal.as_mut()) else {
+            return;
+        };
+        let max = self.queue.max();
+        if self.queue.len() > max / 2 {
+            return;
+        }
+        let want = max - self.queue.len();
+        let records = journal.read_from(from, want);
+        self.spill_from = match records.last() {
+            Some((last, _)) if records.len() == want => Some(last + 1),
+            _ => None,
+        };
+        for (seq, msg) in records {
+            self.queue.push_back(Queued {
+                msg,
+                seq: Some(seq),
+            });
+        }
+    }
+
+    /// Whether the outbox has something to make durable ([`sync_outbox`](Self::sync_outbox)).
+    pub(crate) fn outbox_needs_sync(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| j.needs_sync())
+    }
+
+    /// Makes the outbox durable as its fsync policy asks (the driver calls this at most once a
+    /// second while [`outbox_needs_sync`](Self::outbox_needs_sync)).
+    pub(crate) fn sync_outbox(&mut self) {
+        if let Some(journal) = self.journal.as_mut() {
+            journal.sync();
+        }
     }
 
     /// The broker accepted the connection: `online` goes first, then the queue.
@@ -114,16 +190,23 @@ impl PublishState {
             self.online_due = false;
             return Some(Handoff {
                 msg: status(&self.status_topic, ONLINE),
+                seq: None,
                 requeue: false,
             });
         }
-        if let Some(msg) = self.outbox.pop_front() {
-            return Some(Handoff { msg, requeue: true });
+        self.refill();
+        if let Some(Queued { msg, seq }) = self.queue.pop_front() {
+            return Some(Handoff {
+                msg,
+                seq,
+                requeue: true,
+            });
         }
         if self.flushing && !self.offline_handed {
             self.offline_handed = true;
             return Some(Handoff {
                 msg: status(&self.status_topic, OFFLINE),
+                seq: None,
                 requeue: false,
             });
         }
@@ -133,7 +216,11 @@ impl PublishState {
     /// The client took `handoff`.
     pub(crate) fn handed(&mut self, handoff: Handoff) {
         self.metrics.incr(Counter::MqttPublished);
-        self.inflight.handed(handoff.msg, handoff.requeue);
+        let queued = Queued {
+            msg: handoff.msg,
+            seq: handoff.seq,
+        };
+        self.inflight.handed(queued, handoff.requeue);
     }
 
     /// The client refused `handoff` (not expected: topics are checked by the client and the
@@ -144,6 +231,8 @@ impl PublishState {
             reason,
         }
         .emit(&self.metrics);
+        // Given up: it must not hold the outbox's watermark back.
+        self.outbox_acked(handoff.seq);
     }
 
     /// Books an event from the client's event loop (written publishes and PubAcks).
@@ -158,13 +247,17 @@ impl PublishState {
                     );
                 }
             }
-            Event::Incoming(Incoming::PubAck(ack)) => {
-                let acked = self.inflight.acked(ack.pkid);
-                if acked.is_none() {
-                    tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight");
-                }
-            }
+            Event::Incoming(Incoming::PubAck(ack)) => match self.inflight.acked(ack.pkid) {
+                Some(queued) => self.outbox_acked(queued.seq),
+                None => tracing::debug!(pkid = ack.pkid, "mqtt: PubAck for nothing in flight"),
+            },
             _ => {}
+        }
+    }
+
+    fn outbox_acked(&mut self, seq: Option<u64>) {
+        if let (Some(seq), Some(journal)) = (seq, self.journal.as_mut()) {
+            journal.acked(seq);
         }
     }
 
@@ -175,9 +268,9 @@ impl PublishState {
         self.online_due = false;
         let leftovers = self.inflight.take_leftovers();
         let requeued = leftovers.requeue.len();
-        let overflow = self.outbox.requeue_front(leftovers.requeue);
+        let overflow = self.queue.requeue_front(leftovers.requeue);
         Dropped {
-            count: leftovers.lost_at_most_once + self.outbox.drop_at_most_once(),
+            count: leftovers.lost_at_most_once + self.queue.drop_at_most_once(),
             why: "QoS 0 messages lost with the connection",
         }
         .emit(&self.metrics);
@@ -200,20 +293,33 @@ impl PublishState {
         self.offline_handed && self.inflight.is_empty()
     }
 
-    /// At the end: counts what was never confirmed as delivered.
+    /// At the end: counts what was never confirmed as delivered; what the outbox holds stays
+    /// there for the next start.
     pub(crate) fn drop_unsent(&mut self, why: &'static str) {
         let leftovers = self.inflight.take_leftovers();
+        let kept = self.queue.len() - self.queue.memory_only()
+            + leftovers.requeue.iter().filter(|q| q.seq.is_some()).count();
         Dropped {
-            count: self.outbox.len() + leftovers.requeue.len() + leftovers.lost_at_most_once,
+            count: self.queue.memory_only()
+                + leftovers.requeue.iter().filter(|q| q.seq.is_none()).count()
+                + leftovers.lost_at_most_once,
             why,
         }
         .emit_warn(&self.metrics);
-        self.outbox = Outbox::new(1);
+        if kept > 0 || self.spill_from.is_some() {
+            tracing::info!(
+                in_memory = kept,
+                more_on_disk = self.spill_from.is_some(),
+                "outbox: unacknowledged messages stay in the outbox and are sent after the next start"
+            );
+        }
+        self.queue = MemoryQueue::new(1);
+        self.spill_from = None;
     }
 
     /// Messages waiting in the queue.
     pub(crate) fn queued(&self) -> usize {
-        self.outbox.len()
+        self.queue.len()
     }
 
     /// Messages handed to the client and not finished.
@@ -243,7 +349,7 @@ mod tests {
 
     fn state(queue_max: usize, window: usize) -> (PublishState, Arc<Metrics>) {
         let metrics = Metrics::new();
-        let state = PublishState::new(queue_max, window, STATUS.into(), metrics.clone());
+        let state = PublishState::new(queue_max, window, STATUS.into(), None, metrics.clone());
         (state, metrics)
     }
 
@@ -435,5 +541,164 @@ mod tests {
         let next = state.next_handoff().unwrap();
         assert_eq!(next.msg.topic, "final/0");
         assert_eq!(metrics.get(Counter::MqttDropped), 1);
+    }
+
+    /// An outbox in memory: records kept until acknowledged; `fail_after` appends it refuses.
+    #[derive(Debug, Default)]
+    struct FakeJournal {
+        records: std::collections::BTreeMap<u64, Message>,
+        next: u64,
+        acked: Arc<std::sync::Mutex<Vec<u64>>>,
+        fail_after: Option<usize>,
+        reads: Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl Journal for FakeJournal {
+        fn append(&mut self, msg: &Message) -> Option<u64> {
+            if self.fail_after.is_some_and(|n| self.records.len() >= n) {
+                return None;
+            }
+            self.next += 1;
+            self.records.insert(self.next, msg.clone());
+            Some(self.next)
+        }
+        fn acked(&mut self, seq: u64) {
+            self.records.remove(&seq);
+            self.acked.lock().unwrap().push(seq);
+        }
+        fn read_from(&mut self, from: u64, max: usize) -> Vec<(u64, Message)> {
+            self.reads
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.records
+                .range(from..)
+                .take(max)
+                .map(|(s, m)| (*s, m.clone()))
+                .collect()
+        }
+        fn first_waiting(&self) -> Option<u64> {
+            self.records.keys().next().copied()
+        }
+        fn take_dropped_through(&mut self) -> Option<u64> {
+            None
+        }
+        fn needs_sync(&self) -> bool {
+            false
+        }
+        fn sync(&mut self) {}
+    }
+
+    fn durable_state(
+        queue_max: usize,
+        window: usize,
+        journal: FakeJournal,
+    ) -> (PublishState, Arc<Metrics>) {
+        let metrics = Metrics::new();
+        let state = PublishState::new(
+            queue_max,
+            window,
+            STATUS.into(),
+            Some(Box::new(journal)),
+            metrics.clone(),
+        );
+        (state, metrics)
+    }
+
+    #[test]
+    fn with_an_outbox_no_final_is_dropped_offline_and_memory_stays_bounded() {
+        let (mut state, metrics) = durable_state(3, 64, FakeJournal::default());
+        for n in 0..10 {
+            state.message_in(final_(&format!("final/{n}")));
+        }
+        assert_eq!(state.queued(), 3, "memory holds offline_queue_max");
+        assert_eq!(metrics.get(Counter::MqttDropped), 0);
+        state.connected();
+        let mut handed = Vec::new();
+        // A window of 64 lets everything go: the outbox is read back as memory drains.
+        handed.extend(hand_all(&mut state));
+        let expected: Vec<String> = std::iter::once("online".to_string())
+            .chain((0..10).map(|n| format!("final/{n}")))
+            .collect();
+        assert_eq!(handed, expected, "in order, none lost");
+    }
+
+    #[test]
+    fn acknowledged_finals_are_released_from_the_outbox_and_unacked_ones_stay() {
+        let journal = FakeJournal::default();
+        let acked_seqs = journal.acked.clone();
+        let (mut state, _) = durable_state(100, 64, journal);
+        state.connected();
+        state.message_in(final_("final/0"));
+        state.message_in(final_("final/1"));
+        state.message_in(msg("partial", Qos::AtMostOnce));
+        assert_eq!(
+            hand_all(&mut state),
+            ["online", "final/0", "final/1", "partial"]
+        );
+        written(&mut state, [1, 2, 3, 0]);
+        acked(&mut state, [1, 3]); // online and final/1
+        assert_eq!(*acked_seqs.lock().unwrap(), [2], "final/1 is outbox seq 2");
+        state.drop_unsent("shutdown");
+        // final/0 (seq 1) stays in the outbox for the next start: not counted as dropped.
+        assert_eq!(*acked_seqs.lock().unwrap(), [2]);
+    }
+
+    #[test]
+    fn what_an_earlier_run_left_goes_first() {
+        let mut journal = FakeJournal::default();
+        journal.append(&final_("old/0"));
+        journal.append(&final_("old/1"));
+        let (mut state, _) = durable_state(100, 64, journal);
+        state.connected();
+        state.message_in(final_("new/0"));
+        assert_eq!(hand_all(&mut state), ["online", "old/0", "old/1", "new/0"]);
+    }
+
+    #[test]
+    fn when_the_outbox_fails_finals_fall_back_to_the_memory_queue() {
+        let journal = FakeJournal {
+            fail_after: Some(1),
+            ..FakeJournal::default()
+        };
+        let (mut state, metrics) = durable_state(2, 64, journal);
+        for n in 0..4 {
+            state.message_in(final_(&format!("final/{n}")));
+        }
+        assert_eq!(
+            metrics.get(Counter::MqttDropped),
+            2,
+            "final/1 and final/2 made room; final/0 is in the outbox and stays"
+        );
+        state.connected();
+        assert_eq!(hand_all(&mut state), ["online", "final/0", "final/3"]);
+    }
+
+    #[test]
+    fn non_durable_qos1_messages_keep_the_old_rules() {
+        let (mut state, metrics) = durable_state(2, 64, FakeJournal::default());
+        let embedding = |n: u32| Message {
+            kind: MessageKind::Embedding,
+            ..final_(&format!("emb/{n}"))
+        };
+        for n in 0..3 {
+            state.message_in(embedding(n));
+        }
+        assert_eq!(metrics.get(Counter::MqttDropped), 1);
+        state.connected();
+        assert_eq!(hand_all(&mut state), ["online", "emb/1", "emb/2"]);
+    }
+
+    #[test]
+    fn reading_back_happens_in_batches_not_per_message() {
+        let journal = FakeJournal::default();
+        let reads = journal.reads.clone();
+        let (mut state, _) = durable_state(10, 1000, journal);
+        for n in 0..100 {
+            state.message_in(final_(&format!("final/{n}")));
+        }
+        let before = reads.load(std::sync::atomic::Ordering::Relaxed);
+        state.connected();
+        assert_eq!(hand_all(&mut state).len(), 101);
+        let reads = reads.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert!(reads <= 20, "{reads} reads for 90 spilled finals");
     }
 }
