@@ -43,7 +43,7 @@ fn config_check_lists_every_problem_with_its_key_path() {
         r#"
 device = "shelf/1"
 [mqtt]
-url = "mqtts://broker.local"
+url = "wss://broker.local"
 keep_alive_secs = 1
 [speech]
 model = "large-v9"

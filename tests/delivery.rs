@@ -168,3 +168,189 @@ fn finals_made_while_the_broker_is_down_survive_kill_9_and_arrive_in_order_after
         assert!(wer <= 0.4, "{hyp:?} is not {text:?}");
     }
 }
+
+/// Resident memory of `pid` in KiB, from /proc.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// The best WER of `text` against any of `finals`.
+fn best_wer(normalizer: &EnglishNormalizer, text: &str, finals: &[Value]) -> f64 {
+    finals
+        .iter()
+        .map(|f| {
+            let hyp = f["text"].as_str().unwrap_or_default().to_string();
+            wer_for_texts(normalizer, &[text.to_string()], std::slice::from_ref(&hyp))
+                .unwrap()
+                .wer()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+#[test]
+fn every_sentence_arrives_although_the_broker_restarts_ten_times_during_two_minutes_of_speech() {
+    let _serial = one_at_a_time();
+    let dir = scratch_dir("outbox_flapping");
+    let indices: Vec<usize> = (0..12).collect();
+    let (wav, texts) = utterances_wav(&dir, &indices, 1.0, 5.0);
+    let mut broker = PrivateBroker::start(&dir);
+    let prefix = unique_prefix("flap");
+    let subscriber = Subscriber::start(
+        broker.port,
+        &format!("{prefix}/#"),
+        Some(&format!("{prefix}-sub")),
+    );
+    let mut daemon = Daemon::start_logging(
+        &dir,
+        &config(&prefix, broker.port, &dir.join("state"), &wav),
+        false,
+    );
+    let pid = daemon.pid();
+    let mut rss = Vec::new();
+    let started = Instant::now();
+    // Ten restarts, 2-4 s down each, spread over the stream (~105 s of audio).
+    for n in 0..10u64 {
+        for _ in 0..5 {
+            rss.extend(rss_kib(pid));
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        broker.stop();
+        std::thread::sleep(Duration::from_millis(2000 + 250 * (n % 5) * 2));
+        broker.restart();
+    }
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let status = loop {
+        if let Some(status) = daemon.exited() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon exits when its file ends"
+        );
+        rss.extend(rss_kib(pid));
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    assert!(status.success(), "exit {status:?}");
+    let log = daemon.log.snapshot();
+    let normalizer =
+        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
+            .unwrap();
+    let all_arrived = |m: &[Received]| {
+        let got = finals(m, &prefix);
+        texts.iter().all(|t| best_wer(&normalizer, t, &got) <= 0.4)
+    };
+    let arrived = subscriber.wait_until(Duration::from_secs(30), all_arrived);
+    let got = finals(&subscriber.messages(), &prefix);
+    for text in &texts {
+        eprintln!(
+            "{text:?}: best WER {:.0}%",
+            best_wer(&normalizer, text, &got) * 100.0
+        );
+    }
+    let disconnects = daemon.final_counter("mqtt_disconnects");
+    // Samples once the models are loaded (the first and last ones catch start and exit).
+    let steady: Vec<u64> = rss.iter().copied().filter(|&kib| kib > 32 * 1024).collect();
+    eprintln!(
+        "flapping: {} finals received for {} sentences over {:.0} s, disconnects {disconnects:?}, \
+         outbox_written {:?}, mqtt_dropped {:?}, RSS first {} min {} max {} last {} KiB (samples {})",
+        got.len(),
+        texts.len(),
+        started.elapsed().as_secs_f64(),
+        daemon.final_counter("outbox_written"),
+        daemon.final_counter("mqtt_dropped"),
+        steady.first().unwrap_or(&0),
+        steady.iter().min().unwrap_or(&0),
+        steady.iter().max().unwrap_or(&0),
+        steady.last().unwrap_or(&0),
+        steady.len()
+    );
+    assert!(
+        arrived,
+        "every sentence in a final at least once; log tail: {:?}",
+        &log[log.len().saturating_sub(20)..]
+    );
+    assert!(
+        disconnects.unwrap_or(0) >= 5,
+        "the broker really went away: {disconnects:?}"
+    );
+}
+
+#[test]
+fn a_broker_that_accepts_and_never_answers_is_a_timeout_with_backoff_and_nothing_is_lost() {
+    let _serial = one_at_a_time();
+    let dir = scratch_dir("outbox_silent_broker");
+    let (speech, texts) = utterances_wav(&dir, &[9, 10], 1.0, 1.5);
+    let hush = dir.join("hush.wav");
+    silence_wav(&hush, 20.0);
+    let wav = dir.join("speech_then_silence.wav");
+    common::stream::run_ok(Command::new("sox").arg(&speech).arg(&hush).arg(&wav));
+
+    // The subscriber's session first, on the port the silent listener takes over.
+    let mut broker = PrivateBroker::start(&dir);
+    let port = broker.port;
+    let prefix = unique_prefix("silent");
+    let subscriber =
+        Subscriber::start(port, &format!("{prefix}/#"), Some(&format!("{prefix}-sub")));
+    broker.stop();
+    let silent = std::net::TcpListener::bind(("127.0.0.1", port)).expect("take the port");
+    silent.set_nonblocking(true).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_flag = stop.clone();
+    // Accepts every connection and never answers; returns how many it accepted.
+    let listener = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
+            match silent.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        held.len()
+    });
+
+    let mut daemon = Daemon::start(&dir, &config(&prefix, port, &dir.join("state"), &wav));
+    let timeout_line = daemon
+        .log
+        .wait_for(Duration::from_secs(60), |l| l.contains("no CONNACK within"))
+        .expect("a silent broker is named as such");
+    eprintln!("{timeout_line}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while waiting(&dir.join("state")) < 2 {
+        assert!(Instant::now() < deadline, "two finals wait in the outbox");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // The real broker comes back on the same port.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let accepted = listener.join().unwrap();
+    eprintln!("silent listener accepted {accepted} connections");
+    assert!(
+        (2..=12).contains(&accepted),
+        "backoff, not a spin: {accepted} connection attempts"
+    );
+    let _broker = PrivateBroker::start_on(&dir, port);
+    assert!(
+        subscriber.wait_until(Duration::from_secs(60), |m| finals(m, &prefix).len() >= 2),
+        "both finals after the broker answers"
+    );
+    let status = daemon
+        .wait(Duration::from_secs(60))
+        .expect("exits at the file's end");
+    assert!(status.success());
+    let got = finals(&subscriber.messages(), &prefix);
+    let normalizer =
+        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
+            .unwrap();
+    for text in &texts {
+        assert!(
+            best_wer(&normalizer, text, &got) <= 0.4,
+            "{text:?} in {got:?}"
+        );
+    }
+}

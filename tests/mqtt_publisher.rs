@@ -331,13 +331,14 @@ fn oversized_payloads_are_refused_and_counted() {
 }
 
 #[test]
-fn mqtts_and_malformed_urls_fail_validation_with_clear_messages() {
+fn websocket_and_malformed_urls_fail_validation_with_clear_messages() {
     let problems = |url: &str| config(url).validate("mqtt");
-    let tls = problems("mqtts://broker.local:8883");
-    assert_eq!(tls.len(), 1, "{tls:?}");
+    assert!(problems("mqtts://broker.local:8883").is_empty());
+    let ws = problems("wss://broker.local:8883");
+    assert_eq!(ws.len(), 1, "{ws:?}");
     assert!(
-        tls[0].starts_with("mqtt.url: mqtts:// is not supported: TLS is not built in yet"),
-        "{tls:?}"
+        ws[0].starts_with("mqtt.url: wss:// is not supported"),
+        "{ws:?}"
     );
     for bad in [
         "broker.local",
@@ -352,8 +353,8 @@ fn mqtts_and_malformed_urls_fail_validation_with_clear_messages() {
     }
     assert!(problems("mqtt://h:99999")[0].contains("the port must be a number from 1 to 65535"));
     assert!(matches!(
-        perceptd::publish::mqtt::BrokerAddr::parse("mqtts://h"),
-        Err(BrokerUrlError::TlsNotBuiltIn { .. })
+        perceptd::publish::mqtt::BrokerAddr::parse("ws://h"),
+        Err(BrokerUrlError::WebSocket { .. })
     ));
     assert!(problems("mqtt://127.0.0.1:1883").is_empty());
 }

@@ -209,6 +209,11 @@ impl Daemon {
         run_ok(Command::new("kill").args(["-TERM", &self.pid().to_string()]));
     }
 
+    /// The exit status, if it has exited (does not wait).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     /// Waits for the exit, up to `timeout`; None if it is still running (then it is killed).
     pub fn wait(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
@@ -378,9 +383,13 @@ pub struct PrivateBroker {
 }
 
 impl PrivateBroker {
-    /// Writes its config into `dir` and starts it.
+    /// Writes its config into `dir` and starts it on a free port.
     pub fn start(dir: &Path) -> Self {
-        let port = free_port();
+        Self::start_on(dir, free_port())
+    }
+
+    /// Like [`PrivateBroker::start`], on `port`.
+    pub fn start_on(dir: &Path, port: u16) -> Self {
         let conf = dir.join("mosquitto.conf");
         // Started as root, mosquitto switches to its own user: the store must be writable by it,
         // or the subscriber's session (and its subscription) is lost over the restart.

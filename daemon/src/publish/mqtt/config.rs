@@ -1,6 +1,7 @@
 //! The `[mqtt]` config section: where the broker is, who we are, and how hard we try.
 
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,8 @@ use crate::publish::{Qos, Topics, topic_problem};
 
 /// The MQTT port used when the URL names none.
 pub const DEFAULT_PORT: u16 = 1883;
+/// The MQTT-over-TLS port used when an `mqtts://` URL names none.
+pub const DEFAULT_TLS_PORT: u16 = 8883;
 /// The smallest non-zero `outbox_max_bytes` accepted (1 MiB: four segments of 256 KiB).
 pub const MIN_OUTBOX_BYTES: u64 = 1024 * 1024;
 /// The largest `max_payload_bytes` accepted (16 MiB): transcripts and stats are a few KiB.
@@ -19,15 +22,27 @@ pub const MAX_PAYLOAD_BYTES_LIMIT: usize = 16 * 1024 * 1024;
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MqttConfig {
-    /// Broker URL, `mqtt://host[:port]` (port 1883 when left out). Unset: perceptd starts its
-    /// embedded broker on 127.0.0.1 at a free port. `mqtts://` is refused: this build has no TLS.
+    /// Broker URL, `mqtt://host[:port]` (port 1883 when left out) or `mqtts://host[:port]` (TLS,
+    /// port 8883). Unset: perceptd starts its embedded broker on 127.0.0.1 at a free port.
     pub url: Option<String>,
+    /// With `mqtts://`: the CA certificate(s) (PEM) that signed the broker's certificate.
+    /// Unset: the system's trusted roots.
+    pub ca_file: Option<PathBuf>,
+    /// With `mqtts://`: this client's certificate chain (PEM), for a broker that wants mutual
+    /// TLS; needs `client_key_file`.
+    pub client_cert_file: Option<PathBuf>,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1) of `client_cert_file`.
+    pub client_key_file: Option<PathBuf>,
     /// MQTT client id. Unset: `perceptd-{device}`.
     pub client_id: Option<String>,
     /// User name sent in CONNECT, if the broker wants one.
     pub username: Option<String>,
-    /// Password sent in CONNECT; needs `username`.
+    /// Password sent in CONNECT; needs `username`. Prefer `password_file`.
     pub password: Option<String>,
+    /// A file holding the password (read at start; a trailing newline is dropped), so the secret
+    /// stays out of the TOML: a 0600 file, or systemd's `LoadCredential=` (then
+    /// `$CREDENTIALS_DIRECTORY/...`). Exclusive with `password`.
+    pub password_file: Option<PathBuf>,
     /// Keep-alive interval in seconds (5..=65535); a dead broker is noticed within about twice this.
     pub keep_alive_secs: u64,
     /// First topic level(s) of everything perceptd publishes: `{topic_prefix}/{device}/...`.
@@ -60,9 +75,13 @@ impl Default for MqttConfig {
     fn default() -> Self {
         Self {
             url: None,
+            ca_file: None,
+            client_cert_file: None,
+            client_key_file: None,
             client_id: None,
             username: None,
             password: None,
+            password_file: None,
             keep_alive_secs: 30,
             topic_prefix: "perceptd".to_owned(),
             qos_final: Qos::AtLeastOnce,
@@ -82,9 +101,13 @@ impl fmt::Debug for MqttConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MqttConfig")
             .field("url", &self.url)
+            .field("ca_file", &self.ca_file)
+            .field("client_cert_file", &self.client_cert_file)
+            .field("client_key_file", &self.client_key_file)
             .field("client_id", &self.client_id)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("password_file", &self.password_file)
             .field("keep_alive_secs", &self.keep_alive_secs)
             .field("topic_prefix", &self.topic_prefix)
             .field("qos_final", &self.qos_final)
@@ -124,6 +147,45 @@ impl MqttConfig {
                     format!("must be at most 65535 bytes, got {}", id.len()),
                 );
             }
+        }
+        let tls = self
+            .url
+            .as_deref()
+            .and_then(|u| BrokerAddr::parse(u).ok())
+            .is_some_and(|a| a.tls);
+        for (key, set) in [
+            ("ca_file", self.ca_file.is_some()),
+            ("client_cert_file", self.client_cert_file.is_some()),
+            ("client_key_file", self.client_key_file.is_some()),
+        ] {
+            if set && !tls {
+                problem(
+                    key,
+                    format!(
+                        "is set but {key_prefix}.url is not mqtts://; TLS files need a TLS broker URL"
+                    ),
+                );
+            }
+        }
+        if self.client_cert_file.is_some() != self.client_key_file.is_some() {
+            problem(
+                "client_cert_file",
+                format!("and {key_prefix}.client_key_file go together (mutual TLS needs both)"),
+            );
+        }
+        if self.password.is_some() && self.password_file.is_some() {
+            problem(
+                "password_file",
+                format!("and {key_prefix}.password are exclusive; keep the file"),
+            );
+        }
+        if self.password_file.is_some() && self.username.is_none() {
+            problem(
+                "password_file",
+                format!(
+                    "is set but {key_prefix}.username is not; MQTT sends a password only with a user name"
+                ),
+            );
         }
         if self.password.is_some() && self.username.is_none() {
             problem(
@@ -233,22 +295,21 @@ pub struct BrokerAddr {
     pub host: String,
     /// TCP port.
     pub port: u16,
+    /// `mqtts://`: TLS to the broker.
+    pub tls: bool,
 }
 
 /// Why a broker URL was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BrokerUrlError {
-    /// `mqtts://` (or another TLS scheme) was asked for.
-    #[error(
-        "{scheme}:// is not supported: TLS is not built in yet (the MQTT client is compiled without TLS); \
-         use mqtt://host[:port] to a broker on localhost or a trusted network"
-    )]
-    TlsNotBuiltIn {
+    /// MQTT over WebSockets was asked for.
+    #[error("{scheme}:// is not supported: use mqtt://host[:port] or mqtts://host[:port]")]
+    WebSocket {
         /// The scheme given.
         scheme: String,
     },
     /// Another scheme, or none.
-    #[error("expected mqtt://host[:port], got {url:?}")]
+    #[error("expected mqtt://host[:port] or mqtts://host[:port], got {url:?}")]
     NotMqtt {
         /// The URL given.
         url: String,
@@ -283,10 +344,11 @@ impl BrokerAddr {
                 url: url.to_owned(),
             });
         };
-        match scheme.to_ascii_lowercase().as_str() {
-            "mqtt" | "tcp" => {}
-            "mqtts" | "ssl" | "tls" | "wss" => {
-                return Err(BrokerUrlError::TlsNotBuiltIn {
+        let tls = match scheme.to_ascii_lowercase().as_str() {
+            "mqtt" | "tcp" => false,
+            "mqtts" | "ssl" => true,
+            "ws" | "wss" => {
+                return Err(BrokerUrlError::WebSocket {
                     scheme: scheme.to_owned(),
                 });
             }
@@ -295,7 +357,7 @@ impl BrokerAddr {
                     url: url.to_owned(),
                 });
             }
-        }
+        };
         let authority = rest.strip_suffix('/').unwrap_or(rest);
         if authority.contains(['/', '?', '#', '@']) {
             return Err(BrokerUrlError::Extra {
@@ -329,6 +391,7 @@ impl BrokerAddr {
             });
         }
         let port = match port {
+            None if tls => DEFAULT_TLS_PORT,
             None => DEFAULT_PORT,
             Some(text) => match text.parse::<u16>() {
                 Ok(port) if port > 0 && text.bytes().all(|b| b.is_ascii_digit()) => port,
@@ -342,6 +405,7 @@ impl BrokerAddr {
         Ok(BrokerAddr {
             host: host.to_owned(),
             port,
+            tls,
         })
     }
 }
@@ -401,7 +465,7 @@ mod tests {
     #[test]
     fn validate_reports_every_problem_with_its_key() {
         let cfg = MqttConfig {
-            url: Some("mqtts://broker.local".into()),
+            url: Some("wss://broker.local".into()),
             client_id: Some(String::new()),
             password: Some("secret".into()),
             keep_alive_secs: 2,
@@ -434,7 +498,7 @@ mod tests {
         );
         assert!(problems.contains(&"mqtt.keep_alive_secs: must be >= 5, got 2".to_owned()));
         assert!(
-            problems[0].contains("TLS is not built in yet"),
+            problems[0].contains("wss:// is not supported"),
             "{}",
             problems[0]
         );
@@ -461,24 +525,36 @@ mod tests {
             addr("mqtt://broker.local"),
             BrokerAddr {
                 host: "broker.local".into(),
-                port: 1883
+                port: 1883,
+                tls: false
             }
         );
         assert_eq!(
             addr("mqtt://10.0.0.2:11883/"),
             BrokerAddr {
                 host: "10.0.0.2".into(),
-                port: 11883
+                port: 11883,
+                tls: false
             }
         );
         assert_eq!(
             addr("MQTT://[::1]:1884"),
             BrokerAddr {
                 host: "::1".into(),
-                port: 1884
+                port: 1884,
+                tls: false
             }
         );
         assert_eq!(addr("tcp://h").port, 1883);
+        assert_eq!(
+            addr("mqtts://broker.local"),
+            BrokerAddr {
+                host: "broker.local".into(),
+                port: 8883,
+                tls: true
+            }
+        );
+        assert_eq!(addr("mqtts://h:18883").port, 18883);
         assert_eq!(addr("mqtt://[::1]").to_string(), "[::1]:1883");
     }
 
@@ -486,14 +562,9 @@ mod tests {
     fn bad_urls_say_what_is_expected() {
         let err = |url| BrokerAddr::parse(url).unwrap_err();
         assert!(matches!(
-            err("mqtts://h:8883"),
-            BrokerUrlError::TlsNotBuiltIn { .. }
+            err("wss://h:8883"),
+            BrokerUrlError::WebSocket { .. }
         ));
-        assert!(
-            err("mqtts://h")
-                .to_string()
-                .starts_with("mqtts:// is not supported: TLS is not built in yet")
-        );
         assert!(matches!(
             err("broker.local:1883"),
             BrokerUrlError::NotMqtt { .. }

@@ -29,6 +29,7 @@ use tracing::Instrument;
 
 use super::config::{BrokerAddr, MqttConfig, device_name_problem};
 use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost};
+use super::failure::{CONNECT_TIMEOUT, explain};
 use super::journal::{Journal, OutboxJournal};
 use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
 use super::state::{OFFLINE, PublishState};
@@ -199,6 +200,9 @@ impl MqttDriver {
         let broker = addr.to_string();
         let (client, mut eventloop) =
             AsyncClient::new(mqtt_options(&options, &addr), CLIENT_WINDOW);
+        eventloop
+            .network_options
+            .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
         let mut backoff =
             Backoff::broker_reconnect_from_entropy(options.reconnect_min, options.reconnect_max);
         let mut consecutive_failures = 0u64;
@@ -220,7 +224,7 @@ impl MqttDriver {
                     ConnectFailed {
                         broker: &broker,
                         consecutive: consecutive_failures,
-                        reason: &error,
+                        reason: &explain(&error),
                         retry_in,
                     }
                     .emit();

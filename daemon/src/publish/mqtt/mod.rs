@@ -14,6 +14,7 @@
 pub mod config;
 pub mod driver;
 mod events;
+mod failure;
 mod inflight;
 mod journal;
 mod memory_queue;
