@@ -300,6 +300,16 @@ impl Subscriber {
     /// Like [`Subscriber::start`], with several topic filters (text payloads only: a binary
     /// payload would end the line reader).
     pub fn start_filters(port: u16, filters: &[&str], client_id: Option<&str>) -> Self {
+        Self::start_with(port, filters, client_id, &[])
+    }
+
+    /// Like [`Subscriber::start_filters`], with more `mosquitto_sub` arguments (credentials).
+    pub fn start_with(
+        port: u16,
+        filters: &[&str],
+        client_id: Option<&str>,
+        extra: &[&str],
+    ) -> Self {
         // Line-buffered: mosquitto_sub block-buffers a piped stdout otherwise.
         let mut cmd = Command::new("stdbuf");
         cmd.args([
@@ -320,6 +330,7 @@ impl Subscriber {
         if let Some(id) = client_id {
             cmd.args(["-c", "-i", id]);
         }
+        cmd.args(extra);
         let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -159,7 +159,11 @@ impl ConfigFile {
         {
             problems.push("state_dir: must not be empty (leave it out for the default)".into());
         }
-        problems.extend(self.mqtt.validate("mqtt"));
+        let mqtt_problems = self.mqtt.validate("mqtt");
+        if mqtt_problems.is_empty() {
+            problems.extend(crate::publish::mqtt::credentials::check_files(&self.mqtt));
+        }
+        problems.extend(mqtt_problems);
         let speech = self.speech.compile(&mut problems);
         check_vad(&self.vad, &mut problems);
         let sources = compile_sources(&self.sources, &mut problems);

@@ -21,13 +21,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, MqttState, Outgoing, QoS,
+    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, MqttState, Outgoing,
+    QoS, TlsConfiguration, Transport,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::config::{BrokerAddr, MqttConfig, device_name_problem};
+use super::credentials;
 use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost};
 use super::failure::{CONNECT_TIMEOUT, explain};
 use super::journal::{Journal, OutboxJournal};
@@ -88,6 +90,8 @@ struct Options {
     status_topic: String,
     keep_alive: Duration,
     credentials: Option<(String, String)>,
+    /// The TLS client configuration, for `mqtts://`.
+    tls: Option<Arc<rustls::ClientConfig>>,
     max_outgoing_packet_bytes: usize,
     offline_queue_max: usize,
     reconnect_min: Duration,
@@ -111,7 +115,7 @@ impl MqttPublisher {
             tracing::error!("mqtt: device name {device:?} is not usable in topics: {problem}");
         }
         let (tx, rx) = mpsc::channel(HANDOFF_CAPACITY);
-        let target = match &cfg.url {
+        let mut target = match &cfg.url {
             None => Target::Invalid(
                 "mqtt.url is not set (`perceptd run` starts the embedded broker and sets it)"
                     .into(),
@@ -121,6 +125,20 @@ impl MqttPublisher {
                 Err(e) => Target::Invalid(format!("mqtt.url {url:?}: {e}")),
             },
         };
+        let tls = match &target {
+            Target::Broker(addr) if addr.tls => match credentials::client_config(cfg) {
+                Ok(tls) => Some(tls),
+                Err(e) => {
+                    target = Target::Invalid(e.to_string());
+                    None
+                }
+            },
+            _ => None,
+        };
+        let password = credentials::password(cfg).unwrap_or_else(|e| {
+            target = Target::Invalid(e.to_string());
+            None
+        });
         let options = Options {
             client_id: cfg.client_id_for(device),
             status_topic: cfg.status_topic_for(device),
@@ -128,7 +146,8 @@ impl MqttPublisher {
             credentials: cfg
                 .username
                 .clone()
-                .map(|user| (user, cfg.password.clone().unwrap_or_default())),
+                .map(|user| (user, password.unwrap_or_default())),
+            tls,
             max_outgoing_packet_bytes: cfg.max_payload_bytes.saturating_add(PUBLISH_OVERHEAD_BYTES),
             offline_queue_max: cfg.offline_queue_max,
             reconnect_min: Duration::from_millis(cfg.reconnect_min_ms.max(10)),
@@ -299,6 +318,11 @@ fn mqtt_options(options: &Options, addr: &BrokerAddr) -> MqttOptions {
         .set_inflight(CLIENT_WINDOW as u16);
     if let Some((user, password)) = &options.credentials {
         mqtt.set_credentials(user.clone(), password.clone());
+    }
+    if let Some(tls) = &options.tls {
+        mqtt.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
+            tls.clone(),
+        )));
     }
     mqtt
 }

@@ -12,6 +12,7 @@
 //! ```
 
 pub mod config;
+pub mod credentials;
 pub mod driver;
 mod events;
 mod failure;
