@@ -259,11 +259,13 @@ fn every_sentence_arrives_although_the_broker_restarts_ten_times_during_two_minu
     let steady: Vec<u64> = rss.iter().copied().filter(|&kib| kib > 32 * 1024).collect();
     eprintln!(
         "flapping: {} finals received for {} sentences over {:.0} s, disconnects {disconnects:?}, \
-         outbox_written {:?}, mqtt_dropped {:?}, RSS first {} min {} max {} last {} KiB (samples {})",
+         outbox_written {:?}, outbox_bytes_written {:?}, outbox_fsyncs {:?}, mqtt_dropped {:?}, RSS first {} min {} max {} last {} KiB (samples {})",
         got.len(),
         texts.len(),
         started.elapsed().as_secs_f64(),
         daemon.final_counter("outbox_written"),
+        daemon.final_counter("outbox_bytes_written"),
+        daemon.final_counter("outbox_fsyncs"),
         daemon.final_counter("mqtt_dropped"),
         steady.first().unwrap_or(&0),
         steady.iter().min().unwrap_or(&0),
@@ -351,6 +353,47 @@ fn a_broker_that_accepts_and_never_answers_is_a_timeout_with_backoff_and_nothing
         assert!(
             best_wer(&normalizer, text, &got) <= 0.4,
             "{text:?} in {got:?}"
+        );
+    }
+}
+
+/// Not a test: the outbox's disk traffic under steady speech, for BENCHMARKS.md (`cargo test
+/// --workspace --test delivery outbox_io -- --ignored --nocapture`): the 12 test sentences with
+/// 5 s pauses (~105 s of real time, a final every ~9 s), once with the broker up and once down.
+#[test]
+#[ignore]
+fn outbox_io_under_steady_speech() {
+    let _serial = one_at_a_time();
+    let dir = scratch_dir("outbox_io");
+    let indices: Vec<usize> = (0..12).collect();
+    let (wav, _) = utterances_wav(&dir, &indices, 1.0, 5.0);
+    let broker = PrivateBroker::start(&dir);
+    let down_port = common::stream::free_port();
+    for (case, port) in [("broker up", broker.port), ("broker down", down_port)] {
+        let run = dir.join(case.replace(' ', "_"));
+        std::fs::create_dir_all(&run).unwrap();
+        let prefix = unique_prefix("io");
+        let started = Instant::now();
+        let mut daemon = Daemon::start_logging(
+            &run,
+            &config(&prefix, port, &run.join("state"), &wav),
+            false,
+        );
+        let status = daemon
+            .wait(Duration::from_secs(200))
+            .expect("ends with its file");
+        assert!(status.success());
+        let secs = started.elapsed().as_secs_f64();
+        let get = |name| daemon.final_counter(name).unwrap_or(0);
+        let per_hour = |n: u64| n as f64 * 3600.0 / secs;
+        println!(
+            "{case}: {secs:.0} s, {} finals written ({:.0}/h), {} bytes ({:.0} KB/h), {} fsyncs ({:.0}/h)",
+            get("outbox_written"),
+            per_hour(get("outbox_written")),
+            get("outbox_bytes_written"),
+            per_hour(get("outbox_bytes_written")) / 1000.0,
+            get("outbox_fsyncs"),
+            per_hour(get("outbox_fsyncs")),
         );
     }
 }

@@ -81,6 +81,20 @@ fn newest_source(path: &Path, newest: &mut Option<(SystemTime, PathBuf)>) {
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
+    // Unit-test modules (`tests.rs`, `tests/` inside a crate's src) are compiled out of the
+    // binary: cargo does not relink it when only they change.
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    if name == "tests.rs"
+        || (name == "tests"
+            && path.parent().is_some_and(|p| {
+                p.ends_with("src") || p.components().any(|c| c.as_os_str() == "src")
+            }))
+    {
+        return;
+    }
     if meta.is_dir() {
         for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
             newest_source(&entry.path(), newest);

@@ -232,3 +232,52 @@ fn files_are_private() {
         assert_eq!(mode, 0o600);
     }
 }
+
+/// Not a test: the cost of writing ahead, for BENCHMARKS.md (`cargo test -p perceptd --lib
+/// outbox::tests::append_cost -- --ignored --nocapture`; set PERCEPTD_BENCH_DIR to measure on
+/// another disk than the temp dir's).
+#[test]
+#[ignore]
+fn append_cost() {
+    let base = std::env::var_os("PERCEPTD_BENCH_DIR").map(std::path::PathBuf::from);
+    let tmp = match &base {
+        Some(dir) => tempfile::tempdir_in(dir).unwrap(),
+        None => tempfile::tempdir().unwrap(),
+    };
+    // A final of typical size (the payload in docs/mqtt.md is ~690 bytes).
+    let mut msg = final_msg(1);
+    msg.payload = vec![b'x'; 690];
+    for fsync in [
+        FsyncPolicy::Never,
+        FsyncPolicy::Interval,
+        FsyncPolicy::Always,
+    ] {
+        let dir = tmp.path().join(format!("{fsync:?}"));
+        let (mut log, _) = DurableLog::open(OutboxSettings {
+            fsync,
+            ..settings(&dir)
+        })
+        .unwrap();
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for _ in 0..500 {
+            let start = std::time::Instant::now();
+            let appended = log.append(&msg).unwrap();
+            times.push(start.elapsed());
+            bytes += appended.bytes;
+            log.acked(appended.seq);
+        }
+        let start = std::time::Instant::now();
+        let fsyncs = log.sync().unwrap();
+        let sync = start.elapsed();
+        times.sort();
+        println!(
+            "append {fsync:?}: median {:?}, p99 {:?}, max {:?}; {} bytes per record; one sync (segment + ledger, {fsyncs} fsyncs) {:?}",
+            times[times.len() / 2],
+            times[times.len() * 99 / 100],
+            times[times.len() - 1],
+            bytes / 500,
+            sync
+        );
+    }
+}

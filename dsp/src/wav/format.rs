@@ -70,7 +70,8 @@ pub(super) fn parse_fmt(fmt: &[u8]) -> Result<WavFormat, WavError> {
     }
     // Samples narrower than their container (e.g. 12-bit in 16) are left-justified,
     // so decoding by container width is exact.
-    let container_bits = bits.div_ceil(8) * 8;
+    // In u32: a hostile bits_per_sample near 65535 must not overflow (found by tests/fuzz.rs).
+    let container_bits = u32::from(bits).div_ceil(8) * 8;
     let encoding = match (tag, container_bits) {
         (FORMAT_PCM, 8) => SampleEncoding::U8,
         (FORMAT_PCM, 16) => SampleEncoding::I16,
@@ -84,7 +85,7 @@ pub(super) fn parse_fmt(fmt: &[u8]) -> Result<WavFormat, WavError> {
             });
         }
     };
-    let sample_bytes = container_bits / 8;
+    let sample_bytes = u16::try_from(container_bits / 8).expect("at most 8 after the match");
     // block_align 0 is a common writer bug; anything else must agree with the layout.
     if block_align != 0 && u32::from(block_align) != u32::from(channels) * u32::from(sample_bytes) {
         return Err(WavError::BlockAlignMismatch {

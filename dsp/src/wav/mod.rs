@@ -112,6 +112,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_hostile_bits_per_sample_is_an_unsupported_format_not_an_overflow() {
+        // Found by tests/fuzz.rs (corpus file wav/bits-per-sample-65535.bin).
+        let mut fmt = fmt_body(PCM, 1, 16_000, 16);
+        fmt[14..16].copy_from_slice(&u16::MAX.to_le_bytes());
+        let bytes = riff(&[(b"fmt ", &fmt), (b"data", &[0, 0])]);
+        let err = decode_wav(&bytes).unwrap_err();
+        assert!(matches!(err, WavError::UnsupportedFormat { .. }), "{err}");
+        assert!(err.to_string().contains("65535-bit"), "{err}");
+    }
+
+    #[test]
     fn pcm8_is_unsigned() {
         let audio = decode_wav(&wav(PCM, 1, 8_000, 8, &[128, 0, 192])).unwrap();
         assert_eq!(audio.samples, vec![0.0, -1.0, 0.5]);
