@@ -11,4 +11,4 @@ minutes="${1:-10}"
 filter="${2:-}"
 cargo build --locked --workspace --all-targets
 PERCEPTD_FUZZ_SECS=$((minutes * 60)) cargo test --locked --workspace --test fuzz -- \
-  --nocapture --test-threads "${JOBS:-2}" $filter 2>&1 | grep -E "^fuzz |panicked|saved|test result"
+  --nocapture --test-threads "${JOBS:-2}" $filter 2>&1 | grep -E "fuzz [a-z0-9]+:|panicked|saved|test result"
