@@ -397,3 +397,41 @@ fn outbox_io_under_steady_speech() {
         );
     }
 }
+
+#[test]
+fn an_unusable_state_dir_falls_back_to_memory_with_one_warning_and_finals_still_arrive() {
+    let _serial = one_at_a_time();
+    let dir = scratch_dir("outbox_unusable");
+    let (wav, texts) = utterances_wav(&dir, &[11], 1.0, 1.5);
+    // A state_dir that is a plain file: the outbox directory cannot be made under it.
+    let not_a_dir = dir.join("state-is-a-file");
+    std::fs::write(&not_a_dir, b"x").unwrap();
+    let broker = PrivateBroker::start(&dir);
+    let prefix = unique_prefix("unusable");
+    let subscriber = Subscriber::start(broker.port, &format!("{prefix}/#"), None);
+    let mut daemon = Daemon::start(&dir, &config(&prefix, broker.port, &not_a_dir, &wav));
+    let status = daemon
+        .wait(Duration::from_secs(60))
+        .expect("exits at the file's end");
+    assert!(
+        status.success(),
+        "start and stop do not fail because of the outbox"
+    );
+    assert!(
+        subscriber.wait_until(Duration::from_secs(10), |m| finals(m, &prefix).len() == 1),
+        "the final arrives from memory"
+    );
+    let warnings = daemon
+        .log
+        .snapshot()
+        .into_iter()
+        .filter(|l| l.contains("outbox unavailable"))
+        .count();
+    assert_eq!(warnings, 1, "one warning line");
+    assert_eq!(daemon.final_counter("outbox_fallbacks"), Some(1));
+    let got = finals(&subscriber.messages(), &prefix);
+    let normalizer =
+        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
+            .unwrap();
+    assert!(best_wer(&normalizer, &texts[0], &got) <= 0.4, "{got:?}");
+}
