@@ -1,7 +1,8 @@
 //! `mqtts://` to a real Mosquitto with a TLS listener, a password file and an ACL, all made here:
 //! a CA and certificates from Debian's openssl, users from mosquitto_passwd. Finals arrive over
-//! TLS with `ca_file` + `password_file` and with mutual TLS; a wrong CA, a wrong host name, a
-//! wrong password and a missing client certificate each give their own clear line and no crash;
+//! TLS with `ca_file` + `password_file` and with mutual TLS; a wrong CA, a wrong host name, an
+//! expired certificate, a wrong password and a missing client certificate each give their own
+//! clear line and no crash;
 //! an ACL-denied publish is acknowledged and dropped by Mosquitto, as docs/mqtt.md says.
 
 mod common;
@@ -28,8 +29,9 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
-/// A CA (`ca.pem`), a server certificate for 127.0.0.1 and broker.test only (`server.pem`), a
-/// client certificate (`client.pem`), and a second, unrelated CA (`other-ca.pem`).
+/// A CA (`ca.pem`), a server certificate for 127.0.0.1 and broker.test only (`server.pem`), the
+/// same one expired in 2020 (`expired.pem`, back-dated with `openssl ca`), a client certificate
+/// (`client.pem`), and a second, unrelated CA (`other-ca.pem`).
 fn make_pki(dir: &Path) {
     for (name, subject) in [
         ("ca", "/CN=perceptd test CA"),
@@ -103,6 +105,38 @@ fn make_pki(dir: &Path) {
             ],
         );
     }
+    // The server certificate again, valid for one day in 2020: `openssl ca` can back-date.
+    std::fs::write(dir.join("index.txt"), "").unwrap();
+    std::fs::write(dir.join("serial"), "1000\n").unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nserial=serial\nnew_certs_dir=.\n\
+         default_md=sha256\npolicy=p\nunique_subject=no\n[p]\ncommonName=supplied\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-cert",
+            "ca.pem",
+            "-keyfile",
+            "ca.key",
+            "-in",
+            "server.csr",
+            "-out",
+            "expired.pem",
+            "-startdate",
+            "20200101000000Z",
+            "-enddate",
+            "20200102000000Z",
+            "-extfile",
+            "server.ext",
+        ],
+    );
 }
 
 /// Mosquitto with a TLS listener (password), a TLS listener that also wants a client
@@ -111,6 +145,7 @@ struct TlsBroker {
     child: std::process::Child,
     tls_port: u16,
     mtls_port: u16,
+    expired_port: u16,
     plain_port: u16,
     log: PathBuf,
 }
@@ -140,6 +175,7 @@ impl TlsBroker {
         )
         .unwrap();
         let (tls_port, mtls_port, plain_port) = (free_port(), free_port(), free_port());
+        let expired_port = free_port();
         let d = dir.display();
         let log = dir.join("mosquitto.log");
         std::fs::write(
@@ -149,6 +185,7 @@ impl TlsBroker {
                  log_dest file {}\nlog_type all\n\
                  listener {tls_port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n\
                  listener {mtls_port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\nrequire_certificate true\n\
+                 listener {expired_port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/expired.pem\nkeyfile {d}/server.key\n\
                  listener {plain_port} 127.0.0.1\n",
                 log.display()
             ),
@@ -173,7 +210,7 @@ impl TlsBroker {
             .spawn()
             .expect("mosquitto");
         let deadline = Instant::now() + Duration::from_secs(10);
-        for port in [tls_port, mtls_port, plain_port] {
+        for port in [tls_port, mtls_port, expired_port, plain_port] {
             while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
                 assert!(
                     Instant::now() < deadline,
@@ -187,6 +224,7 @@ impl TlsBroker {
             child,
             tls_port,
             mtls_port,
+            expired_port,
             plain_port,
             log,
         }
@@ -338,6 +376,18 @@ fn finals_arrive_over_mqtts_and_every_misconfiguration_says_what_is_wrong() {
         "mqtt connect failed",
     );
     assert!(line.contains("not valid for the host name"), "{line}");
+    let line = expect_line(
+        &dir,
+        "expired",
+        &prefix,
+        &quiet,
+        &with(
+            format!("mqtts://127.0.0.1:{}", broker.expired_port),
+            &format!("ca_file = \"{p}/ca.pem\""),
+        ),
+        "mqtt connect failed",
+    );
+    assert!(line.contains("has expired"), "{line}");
     let wrong = dir.join("wrong-password");
     std::fs::write(&wrong, "nope\n").unwrap();
     let line = expect_line(
