@@ -162,25 +162,16 @@ impl DurableLog {
 
         let max_seq = segments.iter().filter_map(|s| s.last_seq).max();
         let next_seq = max_seq.unwrap_or(0).max(watermark) + 1;
-        // Whole segments already acknowledged (the ledger was written, the unlink was not).
-        while segments.len() > 1
-            && segments
-                .front()
-                .is_some_and(|s| s.last_seq.is_none_or(|l| l <= watermark))
-        {
-            let seg = segments.pop_front().expect("checked");
-            fs::remove_file(&seg.path).map_err(io_err(&seg.path))?;
-        }
         let active = match segments.back() {
             Some(seg) => open_append(&seg.path).map_err(io_err(&seg.path))?,
             None => {
-                let (seg, file) = create_segment(&dir, next_seq)?;
+                let path = dir.join(segment::file_name(next_seq));
+                let (seg, file) = create_segment(path.clone(), next_seq).map_err(io_err(&path))?;
                 segments.push_back(seg);
                 file
             }
         };
-        recovery.segments = segments.len();
-        let log = DurableLog {
+        let mut log = DurableLog {
             dir,
             settings,
             segments,
@@ -193,6 +184,9 @@ impl DurableLog {
             segment_dirty: false,
             _lock: lock,
         };
+        // Whole segments already acknowledged (the ledger was written, the unlink was not).
+        log.delete_acknowledged_segments();
+        recovery.segments = log.segments.len();
         Ok((log, recovery))
     }
 
@@ -316,10 +310,8 @@ impl DurableLog {
             fsyncs += 1;
         }
         self.segment_dirty = false;
-        let (seg, file) = create_segment(&self.dir, self.next_seq).map_err(|e| match e {
-            OpenError::Io { source, .. } => source,
-            other => io::Error::other(other.to_string()),
-        })?;
+        let path = self.dir.join(segment::file_name(self.next_seq));
+        let (seg, file) = create_segment(path, self.next_seq)?;
         self.segments.push_back(seg);
         self.active = file;
         Ok(fsyncs)
@@ -479,25 +471,20 @@ fn quarantine(
     Ok(bytes.len() as u64)
 }
 
-fn create_segment(dir: &Path, first_seq: u64) -> Result<(Segment, File), OpenError> {
-    let path = dir.join(segment::file_name(first_seq));
-    let io_err = |source| OpenError::Io {
-        path: path.clone(),
-        source,
-    };
+/// Creates the segment file at `path` (mode 0600) with its header.
+fn create_segment(path: PathBuf, first_seq: u64) -> io::Result<(Segment, File)> {
     let mut file = OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(io_err)?;
-    file.write_all(&segment::header()).map_err(io_err)?;
+        .open(&path)?;
+    file.write_all(&segment::header())?;
     Ok((
         Segment {
             first_seq,
             last_seq: None,
             bytes: segment::HEADER_BYTES as u64,
-            path: path.clone(),
+            path,
         },
         file,
     ))

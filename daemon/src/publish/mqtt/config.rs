@@ -148,11 +148,7 @@ impl MqttConfig {
                 );
             }
         }
-        let tls = self
-            .url
-            .as_deref()
-            .and_then(|u| BrokerAddr::parse(u).ok())
-            .is_some_and(|a| a.tls);
+        let tls = self.uses_tls();
         for (key, set) in [
             ("ca_file", self.ca_file.is_some()),
             ("client_cert_file", self.client_cert_file.is_some()),
@@ -264,6 +260,14 @@ impl MqttConfig {
             );
         }
         problems
+    }
+
+    /// Whether `url` names a TLS broker (`mqtts://`); false when it is unset or unparsable.
+    pub fn uses_tls(&self) -> bool {
+        self.url
+            .as_deref()
+            .and_then(|u| BrokerAddr::parse(u).ok())
+            .is_some_and(|a| a.tls)
     }
 
     /// The client id used for `device`.

@@ -130,13 +130,10 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, CredentialsError> {
 
 /// Every problem with the TLS files and the password file of `cfg`, as `key: problem` lines.
 pub fn check_files(cfg: &MqttConfig) -> Vec<String> {
-    let tls = cfg
-        .url
-        .as_deref()
-        .and_then(|u| super::BrokerAddr::parse(u).ok())
-        .is_some_and(|a| a.tls);
     let mut problems = Vec::new();
-    if tls && let Err(e) = client_config(cfg) {
+    if cfg.uses_tls()
+        && let Err(e) = client_config(cfg)
+    {
         problems.push(e.to_string());
     }
     if let Err(e) = password(cfg) {

@@ -378,7 +378,7 @@ impl Queues {
     /// Hands the client everything the state offers now.
     fn fill_window(&mut self, client: &AsyncClient) {
         while let Some(handoff) = self.state.next_handoff() {
-            let msg = &handoff.msg;
+            let msg = handoff.msg();
             match client.try_publish(
                 msg.topic.clone(),
                 to_rumqttc(msg.qos),
