@@ -6,12 +6,12 @@ mod common;
 
 use std::time::Duration;
 
+use common::scratch_dir;
 use common::stream::{
     Daemon, MOSQUITTO_URL, PrivateBroker, Received, Subscriber, config_head, one_at_a_time,
     unique_prefix, utterances_wav,
 };
-use common::{models_dir, scratch_dir};
-use percept_models::eval::{EnglishNormalizer, wer_for_texts};
+use percept_models::eval::wer_for_texts;
 use serde_json::Value;
 
 const DEVICE: &str = "testbox";
@@ -63,9 +63,7 @@ fn assert_transcribed_in_order(all: &[Value], texts: &[String]) {
         .map(|f| f["text"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(finals.len(), texts.len(), "finals: {got:?}");
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     for (i, (final_msg, text)) in finals.iter().zip(texts).enumerate() {
         let stats = wer_for_texts(
             &normalizer,

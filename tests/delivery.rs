@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -12,7 +12,7 @@ use common::stream::{
     Daemon, PrivateBroker, Received, Subscriber, config_head, one_at_a_time, silence_wav,
     unique_prefix, utterances_wav,
 };
-use common::{models_dir, perceptd, scratch_dir, stdout};
+use common::{perceptd, scratch_dir, stdout};
 use percept_models::eval::{EnglishNormalizer, wer_for_texts};
 use serde_json::Value;
 
@@ -63,6 +63,22 @@ fn waiting(state_dir: &Path) -> u64 {
         .unwrap()
 }
 
+/// `indices`' sentences (espeak-ng, 1.5 s apart) followed by `silence_secs` of silence, so the
+/// daemon is still running after the speech; the WAV and the sentences.
+fn speech_then_silence(dir: &Path, indices: &[usize], silence_secs: f32) -> (PathBuf, Vec<String>) {
+    let (speech, texts) = utterances_wav(dir, indices, 1.0, 1.5);
+    let hush = dir.join("hush.wav");
+    silence_wav(&hush, silence_secs);
+    let wav = dir.join("speech_then_silence.wav");
+    common::stream::run_ok(Command::new("sox").arg(&speech).arg(&hush).arg(&wav));
+    (wav, texts)
+}
+
+/// A subscriber to everything under `prefix`, in a persistent session that outlives broker restarts.
+fn persistent_subscriber(port: u16, prefix: &str) -> Subscriber {
+    Subscriber::start(port, &format!("{prefix}/#"), Some(&format!("{prefix}-sub")))
+}
+
 fn finals(messages: &[Received], prefix: &str) -> Vec<Value> {
     let topic = format!("{prefix}/{DEVICE}/audio/clip/transcript");
     messages
@@ -77,22 +93,14 @@ fn finals_made_while_the_broker_is_down_survive_kill_9_and_arrive_in_order_after
     let _serial = one_at_a_time();
     let dir = scratch_dir("outbox_kill9");
     let state_dir = dir.join("state");
-    let (speech, texts) = utterances_wav(&dir, &[3, 4, 5], 1.0, 1.5);
     // The daemon must still be running when it is killed: a long silence after the speech.
-    let hush = dir.join("hush.wav");
-    silence_wav(&hush, 120.0);
-    let wav = dir.join("speech_then_silence.wav");
-    common::stream::run_ok(Command::new("sox").arg(&speech).arg(&hush).arg(&wav));
+    let (wav, texts) = speech_then_silence(&dir, &[3, 4, 5], 120.0);
 
     // The subscriber's persistent session is made first; then the broker goes down, and the
     // daemon never sees it up during the speech.
     let mut broker = PrivateBroker::start(&dir);
     let prefix = unique_prefix("outbox");
-    let subscriber = Subscriber::start(
-        broker.port,
-        &format!("{prefix}/#"),
-        Some(&format!("{prefix}-sub")),
-    );
+    let subscriber = persistent_subscriber(broker.port, &prefix);
     broker.stop();
 
     let mut daemon = Daemon::start(&dir, &config(&prefix, broker.port, &state_dir, &wav));
@@ -149,9 +157,7 @@ fn finals_made_while_the_broker_is_down_survive_kill_9_and_arrive_in_order_after
         offsets.windows(2).all(|w| w[0] < w[1]),
         "in order: {offsets:?}"
     );
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     for (final_msg, text) in got.iter().zip(&texts) {
         let hyp = final_msg["text"].as_str().unwrap().to_string();
         let wer = wer_for_texts(
@@ -202,11 +208,7 @@ fn every_sentence_arrives_although_the_broker_restarts_ten_times_during_two_minu
     let (wav, texts) = utterances_wav(&dir, &indices, 1.0, 5.0);
     let mut broker = PrivateBroker::start(&dir);
     let prefix = unique_prefix("flap");
-    let subscriber = Subscriber::start(
-        broker.port,
-        &format!("{prefix}/#"),
-        Some(&format!("{prefix}-sub")),
-    );
+    let subscriber = persistent_subscriber(broker.port, &prefix);
     let mut daemon = Daemon::start_logging(
         &dir,
         &config(&prefix, broker.port, &dir.join("state"), &wav),
@@ -239,9 +241,7 @@ fn every_sentence_arrives_although_the_broker_restarts_ten_times_during_two_minu
     };
     assert!(status.success(), "exit {status:?}");
     let log = daemon.log.snapshot();
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     let all_arrived = |m: &[Received]| {
         let got = finals(m, &prefix);
         texts.iter().all(|t| best_wer(&normalizer, t, &got) <= 0.4)
@@ -288,18 +288,13 @@ fn every_sentence_arrives_although_the_broker_restarts_ten_times_during_two_minu
 fn a_broker_that_accepts_and_never_answers_is_a_timeout_with_backoff_and_nothing_is_lost() {
     let _serial = one_at_a_time();
     let dir = scratch_dir("outbox_silent_broker");
-    let (speech, texts) = utterances_wav(&dir, &[9, 10], 1.0, 1.5);
-    let hush = dir.join("hush.wav");
-    silence_wav(&hush, 20.0);
-    let wav = dir.join("speech_then_silence.wav");
-    common::stream::run_ok(Command::new("sox").arg(&speech).arg(&hush).arg(&wav));
+    let (wav, texts) = speech_then_silence(&dir, &[9, 10], 20.0);
 
     // The subscriber's session first, on the port the silent listener takes over.
     let mut broker = PrivateBroker::start(&dir);
     let port = broker.port;
     let prefix = unique_prefix("silent");
-    let subscriber =
-        Subscriber::start(port, &format!("{prefix}/#"), Some(&format!("{prefix}-sub")));
+    let subscriber = persistent_subscriber(port, &prefix);
     broker.stop();
     let silent = std::net::TcpListener::bind(("127.0.0.1", port)).expect("take the port");
     silent.set_nonblocking(true).unwrap();
@@ -346,9 +341,7 @@ fn a_broker_that_accepts_and_never_answers_is_a_timeout_with_backoff_and_nothing
         .expect("exits at the file's end");
     assert!(status.success());
     let got = finals(&subscriber.messages(), &prefix);
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     for text in &texts {
         assert!(
             best_wer(&normalizer, text, &got) <= 0.4,
@@ -430,8 +423,6 @@ fn an_unusable_state_dir_falls_back_to_memory_with_one_warning_and_finals_still_
     assert_eq!(warnings, 1, "one warning line");
     assert_eq!(daemon.final_counter("outbox_fallbacks"), Some(1));
     let got = finals(&subscriber.messages(), &prefix);
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     assert!(best_wer(&normalizer, &texts[0], &got) <= 0.4, "{got:?}");
 }

@@ -252,6 +252,16 @@ fn finals(messages: &[Received], prefix: &str) -> usize {
     messages.iter().filter(|m| m.topic == topic).count()
 }
 
+/// A daemon with `mqtt` lines on `wav`, in its own directory `dir/name` (config and outbox).
+fn start_in(dir: &Path, name: &str, prefix: &str, wav: &Path, mqtt: &str) -> Daemon {
+    let run_dir = dir.join(name);
+    std::fs::create_dir_all(&run_dir).unwrap();
+    Daemon::start(
+        &run_dir,
+        &daemon_config(prefix, &run_dir.join("state"), wav, mqtt),
+    )
+}
+
 /// Starts a daemon with `mqtt` lines, waits for a log line containing `expect`, stops it; returns
 /// the line.
 fn expect_line(
@@ -262,12 +272,7 @@ fn expect_line(
     mqtt: &str,
     expect: &str,
 ) -> String {
-    let run_dir = dir.join(name);
-    std::fs::create_dir_all(&run_dir).unwrap();
-    let mut daemon = Daemon::start(
-        &run_dir,
-        &daemon_config(prefix, &run_dir.join("state"), wav, mqtt),
-    );
+    let mut daemon = start_in(dir, name, prefix, wav, mqtt);
     let line = daemon
         .log
         .wait_for(Duration::from_secs(60), |l| l.contains(expect))
@@ -312,12 +317,7 @@ fn finals_arrive_over_mqtts_and_every_misconfiguration_says_what_is_wrong() {
         "url = \"mqtts://127.0.0.1:{}\"\nca_file = \"{p}/ca.pem\"\nusername = \"perceptd\"\npassword_file = \"{s}\"",
         broker.tls_port
     );
-    let run = dir.join("ok");
-    std::fs::create_dir_all(&run).unwrap();
-    let mut daemon = Daemon::start(
-        &run,
-        &daemon_config(&prefix, &run.join("state"), &speech, &ok),
-    );
+    let mut daemon = start_in(&dir, "ok", &prefix, &speech, &ok);
     assert!(
         subscriber.wait_until(Duration::from_secs(60), |m| finals(m, &prefix) >= 1),
         "a final over mqtts://; broker log: {}",
@@ -334,12 +334,7 @@ fn finals_arrive_over_mqtts_and_every_misconfiguration_says_what_is_wrong() {
         "url = \"mqtts://127.0.0.1:{}\"\nca_file = \"{p}/ca.pem\"\nclient_cert_file = \"{p}/client.pem\"\nclient_key_file = \"{p}/client.key\"\nusername = \"perceptd\"\npassword_file = \"{s}\"",
         broker.mtls_port
     );
-    let run = dir.join("mtls");
-    std::fs::create_dir_all(&run).unwrap();
-    let mut daemon = Daemon::start(
-        &run,
-        &daemon_config(&prefix, &run.join("state"), &speech, &mtls),
-    );
+    let mut daemon = start_in(&dir, "mtls", &prefix, &speech, &mtls);
     assert!(
         subscriber.wait_until(Duration::from_secs(60), |m| finals(m, &prefix) >= 2),
         "a final over mutual TLS"
@@ -350,75 +345,53 @@ fn finals_arrive_over_mqtts_and_every_misconfiguration_says_what_is_wrong() {
             .is_some_and(|s| s.success())
     );
 
-    // 3. What goes wrong, each named.
+    // 3. What goes wrong, each named: (run, mqtt lines, the line names one of these causes).
     let with = |url: String, extra: &str| {
         format!("url = \"{url}\"\nusername = \"perceptd\"\npassword_file = \"{s}\"\n{extra}")
     };
     let tls_url = format!("mqtts://127.0.0.1:{}", broker.tls_port);
-    let line = expect_line(
-        &dir,
-        "wrong_ca",
-        &prefix,
-        &quiet,
-        &with(tls_url.clone(), &format!("ca_file = \"{p}/other-ca.pem\"")),
-        "mqtt connect failed",
-    );
-    assert!(line.contains("not signed by a trusted CA"), "{line}");
-    let line = expect_line(
-        &dir,
-        "wrong_host",
-        &prefix,
-        &quiet,
-        &with(
-            format!("mqtts://localhost:{}", broker.tls_port),
-            &format!("ca_file = \"{p}/ca.pem\""),
-        ),
-        "mqtt connect failed",
-    );
-    assert!(line.contains("not valid for the host name"), "{line}");
-    let line = expect_line(
-        &dir,
-        "expired",
-        &prefix,
-        &quiet,
-        &with(
-            format!("mqtts://127.0.0.1:{}", broker.expired_port),
-            &format!("ca_file = \"{p}/ca.pem\""),
-        ),
-        "mqtt connect failed",
-    );
-    assert!(line.contains("has expired"), "{line}");
+    let our_ca = format!("ca_file = \"{p}/ca.pem\"");
     let wrong = dir.join("wrong-password");
     std::fs::write(&wrong, "nope\n").unwrap();
-    let line = expect_line(
-        &dir,
-        "wrong_password",
-        &prefix,
-        &quiet,
-        &format!(
-            "url = \"{tls_url}\"\nca_file = \"{p}/ca.pem\"\nusername = \"perceptd\"\npassword_file = \"{}\"",
-            wrong.display()
+    let cases: [(&str, String, &[&str]); 5] = [
+        (
+            "wrong_ca",
+            with(tls_url.clone(), &format!("ca_file = \"{p}/other-ca.pem\"")),
+            &["not signed by a trusted CA"],
         ),
-        "mqtt connect failed",
-    );
-    // Mosquitto 2 answers a wrong password "not authorized" (5), others "bad user name or
-    // password" (4): both name the password.
-    assert!(line.contains("password"), "{line}");
-    let line = expect_line(
-        &dir,
-        "no_client_cert",
-        &prefix,
-        &quiet,
-        &with(
-            format!("mqtts://127.0.0.1:{}", broker.mtls_port),
-            &format!("ca_file = \"{p}/ca.pem\""),
+        (
+            "wrong_host",
+            with(format!("mqtts://localhost:{}", broker.tls_port), &our_ca),
+            &["not valid for the host name"],
         ),
-        "mqtt connect failed",
-    );
-    assert!(
-        line.contains("client certificate") || line.contains("closed the connection"),
-        "{line}"
-    );
+        (
+            "expired",
+            with(
+                format!("mqtts://127.0.0.1:{}", broker.expired_port),
+                &our_ca,
+            ),
+            &["has expired"],
+        ),
+        (
+            // Mosquitto 2 answers a wrong password "not authorized" (5), others "bad user name or
+            // password" (4): both name the password.
+            "wrong_password",
+            format!(
+                "url = \"{tls_url}\"\n{our_ca}\nusername = \"perceptd\"\npassword_file = \"{}\"",
+                wrong.display()
+            ),
+            &["password"],
+        ),
+        (
+            "no_client_cert",
+            with(format!("mqtts://127.0.0.1:{}", broker.mtls_port), &our_ca),
+            &["client certificate", "closed the connection"],
+        ),
+    ];
+    for (name, mqtt, causes) in &cases {
+        let line = expect_line(&dir, name, &prefix, &quiet, mqtt, "mqtt connect failed");
+        assert!(causes.iter().any(|c| line.contains(c)), "{name}: {line}");
+    }
 
     // 4. ACL: "limited" may not write. MQTT 3.1.1 has no way to say so: Mosquitto acknowledges
     // the PUBLISH and drops it (its log says "Denied PUBLISH"); perceptd counts it as delivered.
@@ -426,12 +399,7 @@ fn finals_arrive_over_mqtts_and_every_misconfiguration_says_what_is_wrong() {
     let acl = format!(
         "url = \"{tls_url}\"\nca_file = \"{p}/ca.pem\"\nusername = \"limited\"\npassword_file = \"{s}\""
     );
-    let run = dir.join("acl");
-    std::fs::create_dir_all(&run).unwrap();
-    let mut daemon = Daemon::start(
-        &run,
-        &daemon_config(&prefix, &run.join("state"), &speech, &acl),
-    );
+    let mut daemon = start_in(&dir, "acl", &prefix, &speech, &acl);
     assert!(
         daemon
             .wait(Duration::from_secs(60))

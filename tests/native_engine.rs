@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::{make_speech, models_dir, sentences};
-use percept_models::eval::{EnglishNormalizer, wer_for_texts};
+use percept_models::eval::wer_for_texts;
 use percept_models::whisper::decode::{DecodeOptions, argmax, decode, initial_tokens};
 use percept_models::whisper::{EngineOptions, Precision, WhisperModel};
 use perceptd::audio_input::{InputFormat, read_audio_16k};
@@ -108,9 +108,7 @@ fn native_engine_matches_tract_in_f32_and_stays_close_in_int8() {
         texts.0.push(native.text);
         texts.1.push(quantized.text);
     }
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     let wer_f32 = wer_for_texts(&normalizer, &refs, &texts.0).unwrap().wer();
     let wer_int8 = wer_for_texts(&normalizer, &refs, &texts.1).unwrap().wer();
     let agreement = agree as f64 / steps as f64;
@@ -148,9 +146,7 @@ fn a_sentence_after_its_left_context_gives_only_its_own_words() {
     let speech = make_speech("left_context");
     let int8 = model(EngineOptions::native(Precision::Int8).with_threads(2));
     let transcriber = Transcriber::new(int8.clone());
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     let read = |i: usize| {
         read_audio_16k(
             &speech.join(format!("s{i:02}.wav")).to_string_lossy(),

@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use common::{make_speech, models_dir, perceptd, scratch_dir, sentences, stderr, stdout};
 use percept_dsp::wav::decode_wav;
-use percept_models::eval::{EnglishNormalizer, wer_for_text};
+use percept_models::eval::wer_for_text;
 use serde_json::Value;
 
 fn transcribe(args: &[&str], stdin: Option<&[u8]>) -> String {
@@ -149,9 +149,7 @@ fn a_file_longer_than_one_window_is_transcribed_in_order_to_the_end() {
         .iter()
         .map(|s| s["text"].as_str().unwrap())
         .collect();
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .unwrap();
+    let normalizer = common::english_normalizer();
     let stats = wer_for_text(&normalizer, &refs.join(" "), &text);
     eprintln!(
         "long-form WER {:.2}% over {duration:.1} s: {text}",

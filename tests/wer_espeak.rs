@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use common::{make_speech, models_dir, sentences, transcribe_ok};
-use percept_models::eval::{EnglishNormalizer, wer_for_texts};
+use percept_models::eval::wer_for_texts;
 
 /// Transcribes every sentence WAV with `model` through the CLI.
 fn transcribe_sentences(model: &str, speech: &Path, count: usize, extra: &[&str]) -> Vec<String> {
@@ -33,9 +33,7 @@ fn assert_wer_at_most(model: &str, limit: f64, extra: &[&str]) {
     );
     let speech = make_speech(&format!("wer_{model}_{}", extra.join("_")));
     let hyps = transcribe_sentences(model, &speech, refs.len(), extra);
-    let normalizer =
-        EnglishNormalizer::from_json_file(models_dir().join("whisper-tiny.en/english.json"))
-            .expect("english.json from the openai-whisper package");
+    let normalizer = common::english_normalizer();
     let stats = wer_for_texts(&normalizer, &refs, &hyps).expect("one hypothesis per reference");
     for (r, h) in refs.iter().zip(&hyps) {
         eprintln!("ref: {r}\nhyp: {h}\n");

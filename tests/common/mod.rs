@@ -112,6 +112,14 @@ fn newest_source(path: &Path, newest: &mut Option<(SystemTime, PathBuf)>) {
     }
 }
 
+/// Whisper's English text normaliser (tiny.en's `english.json`), for word error rates.
+pub fn english_normalizer() -> percept_models::eval::EnglishNormalizer {
+    percept_models::eval::EnglishNormalizer::from_json_file(
+        models_dir().join("whisper-tiny.en/english.json"),
+    )
+    .expect("english.json from the openai-whisper package")
+}
+
 /// The models dir the tests use; panics with the fix when tiny.en is not installed.
 pub fn models_dir() -> PathBuf {
     let dir = percept_models::registry::default_models_dir();

@@ -46,6 +46,27 @@ fn the_only_segment(dir: &std::path::Path) -> std::path::PathBuf {
     segs.pop().unwrap()
 }
 
+/// Writes finals 1, 2 and 3 to a fresh outbox under `dir` and closes it; returns its one segment.
+fn segment_of_three_finals(dir: &std::path::Path) -> std::path::PathBuf {
+    {
+        let (mut log, _) = DurableLog::open(settings(dir)).unwrap();
+        for n in 1..=3 {
+            log.append(&final_msg(n)).unwrap();
+        }
+    }
+    the_only_segment(dir)
+}
+
+/// Bytes the record of `final_msg(seq)` takes on disk.
+fn record_len(seq: u64) -> usize {
+    record::encode(&record::Record {
+        seq,
+        written_at_ms: 0,
+        message: final_msg(seq),
+    })
+    .len()
+}
+
 #[test]
 fn appended_records_survive_a_reopen_in_order() {
     let tmp = tempfile::tempdir().unwrap();
@@ -67,21 +88,9 @@ fn appended_records_survive_a_reopen_in_order() {
 #[test]
 fn a_last_record_torn_at_any_offset_is_cut_off_and_the_rest_replayed() {
     let tmp = tempfile::tempdir().unwrap();
-    {
-        let (mut log, _) = DurableLog::open(settings(tmp.path())).unwrap();
-        for n in 1..=3 {
-            log.append(&final_msg(n)).unwrap();
-        }
-    }
-    let path = the_only_segment(tmp.path());
+    let path = segment_of_three_finals(tmp.path());
     let whole = fs::read(&path).unwrap();
-    let last_len = record::encode(&super::record::Record {
-        seq: 3,
-        written_at_ms: 0,
-        message: final_msg(3),
-    })
-    .len();
-    let last_start = whole.len() - last_len;
+    let last_start = whole.len() - record_len(3);
     for cut in last_start + 1..whole.len() {
         fs::write(&path, &whole[..cut]).unwrap();
         let (mut log, recovery) = DurableLog::open(settings(tmp.path())).unwrap();
@@ -99,21 +108,9 @@ fn a_last_record_torn_at_any_offset_is_cut_off_and_the_rest_replayed() {
 #[test]
 fn a_flipped_bit_in_a_middle_record_quarantines_its_segment_and_keeps_the_good_ones() {
     let tmp = tempfile::tempdir().unwrap();
-    {
-        let (mut log, _) = DurableLog::open(settings(tmp.path())).unwrap();
-        for n in 1..=3 {
-            log.append(&final_msg(n)).unwrap();
-        }
-    }
-    let path = the_only_segment(tmp.path());
+    let path = segment_of_three_finals(tmp.path());
     let mut bytes = fs::read(&path).unwrap();
-    let first_len = record::encode(&super::record::Record {
-        seq: 1,
-        written_at_ms: 0,
-        message: final_msg(1),
-    })
-    .len();
-    bytes[segment::HEADER_BYTES + first_len + 40] ^= 0x04;
+    bytes[segment::HEADER_BYTES + record_len(1) + 40] ^= 0x04;
     fs::write(&path, &bytes).unwrap();
 
     let (mut log, recovery) = DurableLog::open(settings(tmp.path())).unwrap();
