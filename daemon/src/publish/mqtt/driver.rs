@@ -415,7 +415,9 @@ enum ConnectOutcome {
     Shutdown,
 }
 
-/// One connection attempt (TCP + CONNECT/ConnAck), accepting messages meanwhile.
+/// One connection attempt (TCP + CONNECT/ConnAck), accepting messages meanwhile. A shutdown
+/// during the attempt lets it finish for at most [`FLUSH_TIMEOUT`], so what a short run queued
+/// before its first ConnAck is still flushed.
 async fn connect(
     eventloop: &mut EventLoop,
     queues: &mut Queues,
@@ -423,6 +425,7 @@ async fn connect(
 ) -> ConnectOutcome {
     let poll = eventloop.poll();
     tokio::pin!(poll);
+    let mut give_up_at: Option<Instant> = None;
     loop {
         queues.arm_sync();
         tokio::select! {
@@ -435,7 +438,12 @@ async fn connect(
                 };
             }
             msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
-            _ = shutdown.wait() => return ConnectOutcome::Shutdown,
+            _ = shutdown.wait(), if give_up_at.is_none() => {
+                give_up_at = Some(Instant::now() + FLUSH_TIMEOUT);
+            }
+            _ = sleep_or_forever(give_up_at), if give_up_at.is_some() => {
+                return ConnectOutcome::Shutdown;
+            }
         }
     }
 }
