@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod frames;
 pub mod health;
+pub mod homeassistant;
 pub mod logging;
 pub mod outbox;
 pub mod pipeline;

@@ -7,6 +7,7 @@
 //! MQTT driver publishes `offline`, waits for the QoS 1 acknowledgements and disconnects.
 
 mod broker;
+mod control;
 mod demo;
 mod models;
 mod publishing;
@@ -22,6 +23,7 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::health::Metrics;
+use crate::homeassistant::Inventory;
 use crate::pipeline::JobQueue;
 use crate::shutdown::Shutdown;
 
@@ -37,7 +39,7 @@ use vision::{VisionThreads, start_vision};
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     let metrics = Metrics::new();
     let models = load_models(&config)?;
-    let publishing = Publishing::start(&config, &metrics)?;
+    let mut publishing = Publishing::start(&config, &metrics)?;
     let sources_shutdown = Shutdown::new();
     let queue = JobQueue::new(metrics.clone());
     let speech = start_speech(
@@ -55,6 +57,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         &metrics,
         &sources_shutdown,
     )?;
+    publishing.start_control(
+        &config,
+        &inventory(&config, &speech, vision.running()),
+        speech.switches.clone(),
+    );
     announce_running(&config);
     let inference = wait_for_sources(shutdown, &sources_shutdown, speech, vision).await;
     drain(&queue, inference).await;
@@ -62,6 +69,28 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
     let counters = serde_json::to_string(&metrics.snapshot()).unwrap_or_default();
     tracing::info!(counters = %counters, "perceptd stopped");
     Ok(metrics)
+}
+
+/// What runs, for Home Assistant: the audio sources started and the cameras.
+fn inventory(config: &Config, speech: &SpeechThreads, vision_running: bool) -> Inventory {
+    let snapshots = config.vision.stage.snapshot_max_side.is_some();
+    Inventory {
+        device: config.device.clone(),
+        sources: speech
+            .switches
+            .iter()
+            .map(|s| s.source().to_string())
+            .collect(),
+        cameras: if vision_running {
+            config
+                .cameras
+                .iter()
+                .map(|c| (c.name.clone(), snapshots))
+                .collect()
+        } else {
+            Vec::new()
+        },
+    }
 }
 
 /// Logs what runs and tells systemd the daemon is ready.

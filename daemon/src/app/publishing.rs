@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use super::{broker, stats};
+use tokio::sync::mpsc;
+
+use super::{broker, control, stats};
 use crate::config::Config;
 use crate::health::Metrics;
-use crate::publish::mqtt::{MqttConfig, MqttPublisher};
+use crate::homeassistant::Inventory;
+use crate::pipeline::ListeningSwitch;
+use crate::publish::mqtt::{Inbound, MqttConfig, MqttPublisher, Subscriptions};
 use crate::publish::{LoggingPublisher, Publisher, Topics};
 use crate::shutdown::Shutdown;
 
@@ -27,6 +31,9 @@ pub struct Publishing {
     driver_shutdown: Shutdown,
     driver_task: tokio::task::JoinHandle<()>,
     stats_task: tokio::task::JoinHandle<()>,
+    /// What the driver hears, until the control task takes it.
+    inbound: Option<mpsc::Receiver<Inbound>>,
+    control_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Publishing {
@@ -37,8 +44,12 @@ impl Publishing {
             let addr = broker::start_embedded()?;
             mqtt.url = Some(format!("mqtt://{addr}"));
         }
+        let topics = Topics::new(&mqtt.topic_prefix, &config.device);
+        let (subscriptions, inbound) = Subscriptions::channel(control::filters(config, &topics));
         let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
-        let driver = driver.with_outbox(config.outbox());
+        let driver = driver
+            .with_outbox(config.outbox())
+            .with_subscriptions(subscriptions);
         let driver_shutdown = Shutdown::new();
         let driver_task = tokio::spawn(driver.run(driver_shutdown.clone()));
         let publisher: Arc<dyn Publisher> = if config.log.published_messages {
@@ -46,7 +57,6 @@ impl Publishing {
         } else {
             Arc::new(mqtt_handle)
         };
-        let topics = Topics::new(&mqtt.topic_prefix, &config.device);
         let stats_task = stats::spawn(
             publisher.clone(),
             metrics.clone(),
@@ -61,13 +71,39 @@ impl Publishing {
             driver_shutdown,
             driver_task,
             stats_task,
+            inbound: Some(inbound),
+            control_task: None,
         })
+    }
+
+    /// Starts the control task (Home Assistant discovery, listening switches) for what runs.
+    pub fn start_control(
+        &mut self,
+        config: &Config,
+        inventory: &Inventory,
+        switches: Vec<ListeningSwitch>,
+    ) {
+        let Some(inbound) = self.inbound.take() else {
+            return;
+        };
+        self.control_task = Some(control::spawn(
+            config,
+            &self.topics,
+            self.publisher.clone(),
+            inventory,
+            switches,
+            inbound,
+            self.driver_shutdown.clone(),
+        ));
     }
 
     /// Stops the stats task and lets the driver publish `offline`, flush and disconnect (bounded).
     pub async fn stop(self) {
         self.driver_shutdown.trigger();
         self.stats_task.abort();
+        if let Some(control) = self.control_task {
+            control.abort();
+        }
         if tokio::time::timeout(DRIVER_FLUSH_TIMEOUT, self.driver_task)
             .await
             .is_err()

@@ -8,9 +8,12 @@ use anyhow::{Context, Result};
 use percept_models::vad::SileroVad;
 
 use super::demo::DEMO_WAV;
+use super::publishing::Publishing;
 use crate::config::Config;
 use crate::health::Metrics;
-use crate::pipeline::{JobQueue, TrackerSettings, UtteranceTracker};
+use crate::pipeline::{
+    JobQueue, ListeningSwitch, SpeakingReporter, TrackerSettings, UtteranceTracker,
+};
 use crate::shutdown::Shutdown;
 use crate::sources::{
     AudioSource, FileSource, MicSource, OpenSource, Pacing, SourceContext, SourceError,
@@ -34,15 +37,25 @@ enum Runner {
     Once,
 }
 
-/// Starts every source; returns the endpointing threads, which end when their source ends.
+/// The running sources: their endpointing threads (which end when their source ends) and
+/// their listening switches.
+pub struct StartedSources {
+    /// One endpointing thread per source.
+    pub threads: Vec<JoinHandle<()>>,
+    /// One switch per source, in order.
+    pub switches: Vec<ListeningSwitch>,
+}
+
+/// Starts every source with its endpointing thread, listening switch and speaking state.
 pub fn start_all(
     config: &Config,
     vad: &Arc<SileroVad>,
     run_id: u64,
     queue: &Arc<JobQueue>,
+    publishing: &Publishing,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
-) -> Result<Vec<JoinHandle<()>>> {
+) -> Result<StartedSources> {
     let mut opened = Vec::new();
     if config.sources.is_empty() {
         let (name, first, runner) = demo_source()?;
@@ -57,7 +70,14 @@ pub fn start_all(
     }
     let settings = &config.tracker;
     let mut threads = Vec::new();
+    let mut switches = Vec::new();
     for (name, first, runner, can_wait) in opened {
+        let switch = ListeningSwitch::load(&name, Some(&config.state_dir));
+        switches.push(switch.clone());
+        let mut speaking = SpeakingReporter::new(
+            publishing.topics.speaking(&name),
+            publishing.publisher.clone(),
+        );
         let settings = TrackerSettings {
             wait_for_backlog: can_wait,
             ..settings.clone()
@@ -81,18 +101,25 @@ pub fn start_all(
             .spawn(move || {
                 let span = tracing::info_span!("vad", source = %name);
                 let _guard = span.enter();
+                speaking.update(false);
                 // Ends when the source thread is done (its sender dropped) or the VAD fails.
                 while let Ok(block) = rx.recv() {
+                    let paused = !switch.is_listening();
+                    if paused != tracker.paused() {
+                        tracker.set_paused(paused);
+                    }
                     if let Err(e) = tracker.push_block(block) {
                         tracing::error!(error = %e, "VAD failed; source stopped");
                         break;
                     }
+                    speaking.update(tracker.utterance_open());
                 }
                 tracker.finish();
+                speaking.update(false);
             })?;
         threads.push(thread);
     }
-    Ok(threads)
+    Ok(StartedSources { threads, switches })
 }
 
 /// Runs one source on the current thread until it ends, fails for good, or shutdown.

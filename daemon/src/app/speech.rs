@@ -13,7 +13,7 @@ use super::publishing::Publishing;
 use super::sources;
 use crate::config::Config;
 use crate::health::Metrics;
-use crate::pipeline::{JobQueue, WorkerSettings, spawn_worker};
+use crate::pipeline::{JobQueue, ListeningSwitch, WorkerSettings, spawn_worker};
 use crate::shutdown::Shutdown;
 
 /// The running speech threads.
@@ -23,6 +23,8 @@ pub struct SpeechThreads {
     pub worker: Option<JoinHandle<()>>,
     /// One thread per source pipeline (capture, resampling, VAD, endpointing).
     pub pipelines: Vec<JoinHandle<()>>,
+    /// Each source's listening switch (its name is the switch's source).
+    pub switches: Vec<ListeningSwitch>,
 }
 
 /// Starts the worker, then every source (stopped by `sources_shutdown`); nothing without models.
@@ -47,17 +49,19 @@ pub fn start_speech(
     let run_id = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let pipelines = sources::start_all(
+    let started = sources::start_all(
         config,
         &models.vad,
         run_id,
         queue,
+        publishing,
         metrics,
         sources_shutdown,
     )?;
     Ok(SpeechThreads {
         worker: Some(worker),
-        pipelines,
+        pipelines: started.threads,
+        switches: started.switches,
     })
 }
 

@@ -48,6 +48,13 @@ pub struct VisionThreads {
     pub stage: Option<JoinHandle<()>>,
 }
 
+impl VisionThreads {
+    /// Whether the cameras run (an image model was loaded).
+    pub fn running(&self) -> bool {
+        self.stage.is_some()
+    }
+}
+
 /// Starts every camera and the vision thread that analyses their frames; nothing without a model.
 pub fn start_vision(
     config: &Config,

@@ -12,6 +12,7 @@ use super::file::{ConfigFile, LogConfig};
 use super::speech::SpeechSettings;
 use super::vision_plan::VisionPlan;
 use crate::frames::CameraPlan;
+use crate::homeassistant::HomeAssistantConfig;
 use crate::outbox::OutboxSettings;
 use crate::pipeline::TrackerSettings;
 use crate::publish::mqtt::MqttConfig;
@@ -31,6 +32,8 @@ pub struct Config {
     pub mqtt: MqttConfig,
     /// `[log]`.
     pub log: LogConfig,
+    /// `[homeassistant]` (checked).
+    pub homeassistant: HomeAssistantConfig,
     /// Whether the audio pipeline runs (`speech.enabled`, or its default).
     pub audio_enabled: bool,
     /// `[speech]`.
@@ -164,6 +167,7 @@ impl ConfigFile {
             problems.extend(crate::publish::mqtt::credentials::check_files(&self.mqtt));
         }
         problems.extend(mqtt_problems);
+        check_homeassistant(&self.homeassistant, &mut problems);
         let speech = self.speech.compile(&mut problems);
         check_vad(&self.vad, &mut problems);
         let sources = compile_sources(&self.sources, &mut problems);
@@ -204,6 +208,7 @@ impl ConfigFile {
             state_dir,
             mqtt: self.mqtt,
             log: self.log,
+            homeassistant: self.homeassistant,
             audio_enabled,
             speech,
             tracker,
@@ -211,6 +216,22 @@ impl ConfigFile {
             vision,
             cameras,
         })
+    }
+}
+
+/// `[homeassistant]`: a prefix that is one or more topic levels, an instance that is not empty.
+fn check_homeassistant(ha: &HomeAssistantConfig, problems: &mut Vec<String>) {
+    let prefix = &ha.discovery_prefix;
+    if prefix.is_empty() || prefix.split('/').any(|level| !is_topic_safe(level)) {
+        problems.push(format!(
+            "homeassistant.discovery_prefix: must be topic levels of letters, digits, '-' or '_' \
+             separated by '/', got {prefix:?}"
+        ));
+    }
+    if ha.instance.as_ref().is_some_and(|i| i.trim().is_empty()) {
+        problems.push(
+            "homeassistant.instance: must not be empty (leave it out for the default)".into(),
+        );
     }
 }
 

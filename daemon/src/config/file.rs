@@ -7,6 +7,7 @@ use serde::Deserialize;
 use percept_models::vad::EndpointConfig;
 
 use super::vision::VisionConfig;
+use crate::homeassistant::HomeAssistantConfig;
 use crate::publish::mqtt::MqttConfig;
 use crate::sources::SourceConfig;
 
@@ -30,6 +31,9 @@ pub struct ConfigFile {
     /// Logging.
     #[serde(default)]
     pub log: LogConfig,
+    /// Home Assistant MQTT discovery (docs/homeassistant.md).
+    #[serde(default)]
+    pub homeassistant: HomeAssistantConfig,
     /// Speech recognition.
     #[serde(default)]
     pub speech: SpeechConfig,

@@ -143,10 +143,31 @@ impl Counter {
     }
 }
 
-/// Shared counters; clone the `Arc` into every stage.
+/// Levels (not counts) perceptd reports next to its counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Gauge {
+    /// Messages not yet delivered to the broker: queued in memory, in flight, or in the outbox
+    /// waiting to be read back.
+    MqttQueued,
+}
+
+impl Gauge {
+    /// All gauges, in display order.
+    pub const ALL: [Gauge; 1] = [Gauge::MqttQueued];
+
+    /// The snake_case name used in the stats message.
+    pub fn name(self) -> &'static str {
+        match self {
+            Gauge::MqttQueued => "mqtt_queued",
+        }
+    }
+}
+
+/// Shared counters and gauges; clone the `Arc` into every stage.
 #[derive(Debug, Default)]
 pub struct Metrics {
     values: [AtomicU64; Counter::ALL.len()],
+    gauges: [AtomicU64; Gauge::ALL.len()],
 }
 
 impl Metrics {
@@ -170,12 +191,21 @@ impl Metrics {
         self.values[counter as usize].load(Ordering::Relaxed)
     }
 
-    /// Every counter by name.
+    /// Sets a gauge.
+    pub fn set_gauge(&self, gauge: Gauge, value: u64) {
+        self.gauges[gauge as usize].store(value, Ordering::Relaxed);
+    }
+
+    /// A gauge's value.
+    pub fn gauge(&self, gauge: Gauge) -> u64 {
+        self.gauges[gauge as usize].load(Ordering::Relaxed)
+    }
+
+    /// Every counter and gauge by name.
     pub fn snapshot(&self) -> BTreeMap<&'static str, u64> {
-        Counter::ALL
-            .iter()
-            .map(|&c| (c.name(), self.get(c)))
-            .collect()
+        let counters = Counter::ALL.iter().map(|&c| (c.name(), self.get(c)));
+        let gauges = Gauge::ALL.iter().map(|&g| (g.name(), self.gauge(g)));
+        counters.chain(gauges).collect()
     }
 }
 
@@ -192,7 +222,7 @@ mod tests {
         assert_eq!(metrics.get(Counter::DroppedAudioMs), 250);
         assert_eq!(metrics.get(Counter::MqttConnected), 0);
         let snapshot = metrics.snapshot();
-        assert_eq!(snapshot.len(), Counter::ALL.len());
+        assert_eq!(snapshot.len(), Counter::ALL.len() + Gauge::ALL.len());
         assert_eq!(snapshot["dropped_audio_ms"], 250);
     }
 

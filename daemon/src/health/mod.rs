@@ -4,4 +4,4 @@
 pub mod metrics;
 pub mod notify;
 
-pub use metrics::{Counter, Metrics};
+pub use metrics::{Counter, Gauge, Metrics};

@@ -87,6 +87,9 @@ pub struct UtteranceTracker {
     speaking: bool,
     /// The `(start, end)` of the early final offered for the open utterance's pause, if any.
     early: Option<(u64, u64)>,
+    /// Paused by the listening switch: every sample is replaced by silence before the VAD,
+    /// which is not run (the stream's timeline goes on, nothing of the audio is kept).
+    paused: bool,
     queue: Arc<JobQueue>,
     metrics: Arc<Metrics>,
 }
@@ -117,9 +120,29 @@ impl UtteranceTracker {
             pending_dropped_ms: 0,
             speaking: false,
             early: None,
+            paused: false,
             queue,
             metrics,
         })
+    }
+
+    /// Whether an utterance is open (someone is speaking, as the endpointer sees it).
+    pub fn utterance_open(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Whether the listening switch has paused this stream.
+    pub fn paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Pauses or resumes listening. Pausing closes the open utterance as a final (what was said
+    /// before the pause is transcribed); while paused every sample becomes silence.
+    pub fn set_paused(&mut self, paused: bool) {
+        if paused && !self.paused {
+            self.finish();
+        }
+        self.paused = paused;
     }
 
     /// Stream offset one past the last sample received.
@@ -140,7 +163,10 @@ impl UtteranceTracker {
                 .wait_backlog_at_most(self.settings.max_backlog_samples);
         }
         let shedding = self.queue.backlog_samples() > self.settings.max_backlog_samples;
-        if shedding {
+        if self.paused {
+            self.buf
+                .extend(std::iter::repeat_n(0.0, block.samples.len()));
+        } else if shedding {
             self.note_dropped(block.samples.len() as u64);
             self.metrics.add(
                 Counter::DroppedAudioMs,
@@ -159,7 +185,11 @@ impl UtteranceTracker {
         self.clock.observe(self.stream_end());
         while self.vad_pos + CHUNK_SAMPLES as u64 <= self.stream_end() {
             let at = (self.vad_pos - self.buf_start) as usize;
-            let probability = self.vad.probability(&self.buf[at..at + CHUNK_SAMPLES])?;
+            let probability = if self.paused {
+                0.0
+            } else {
+                self.vad.probability(&self.buf[at..at + CHUNK_SAMPLES])?
+            };
             tracing::trace!(at = self.vad_pos, probability, "vad");
             self.probs.push_back((self.vad_pos, probability));
             self.vad_pos += CHUNK_SAMPLES as u64;
@@ -426,6 +456,28 @@ mod tests {
         assert!(last.is_final);
         assert_eq!(&*last.utterance_id, "t-7-2");
         assert!(last.start_offset > f.end_offset);
+    }
+
+    #[test]
+    fn a_pause_closes_the_utterance_and_hears_nothing_until_resumed() {
+        let queue = JobQueue::new(Metrics::new());
+        let mut t = tracker(&queue, 60);
+        feed(&mut t, &tone(1.5));
+        assert!(t.utterance_open());
+        t.set_paused(true);
+        assert!(!t.utterance_open(), "pausing closes the utterance");
+        let closed = drain(&queue);
+        assert!(closed.last().is_some_and(|j| j.is_final), "{closed:?}");
+        feed(&mut t, &tone(3.0));
+        assert!(!t.utterance_open(), "speech while paused opens nothing");
+        assert!(drain(&queue).is_empty(), "nothing queued while paused");
+        t.set_paused(false);
+        feed(&mut t, &tone(1.5));
+        assert!(t.utterance_open(), "speech after resuming is heard");
+        t.finish();
+        let after = drain(&queue);
+        let last = after.last().unwrap();
+        assert!(last.is_final && last.audio.iter().any(|&s| s != 0.0));
     }
 
     #[test]

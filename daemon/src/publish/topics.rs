@@ -60,6 +60,21 @@ impl Topics {
         if is_final { base } else { base + "/partial" }
     }
 
+    /// `ON` while someone speaks to an audio source, `OFF` otherwise (retained).
+    pub fn speaking(&self, source: &str) -> String {
+        format!("{}/audio/{source}/speaking", self.root)
+    }
+
+    /// An audio source's listening switch state, `ON` or `OFF` (retained).
+    pub fn listening(&self, source: &str) -> String {
+        format!("{}/audio/{source}/listening", self.root)
+    }
+
+    /// Where `ON`/`OFF` commands for an audio source's listening switch are received.
+    pub fn listening_set(&self, source: &str) -> String {
+        format!("{}/audio/{source}/listening/set", self.root)
+    }
+
     /// One of a camera's topics.
     pub fn camera(&self, source: &str, topic: CameraTopic) -> String {
         format!("{}/camera/{source}/{}", self.root, topic.leaf())
@@ -84,6 +99,12 @@ mod tests {
             t.transcript("mic", false),
             "perceptd/kitchen/audio/mic/transcript/partial"
         );
+        assert_eq!(t.speaking("mic"), "perceptd/kitchen/audio/mic/speaking");
+        assert_eq!(t.listening("mic"), "perceptd/kitchen/audio/mic/listening");
+        assert_eq!(
+            t.listening_set("mic"),
+            "perceptd/kitchen/audio/mic/listening/set"
+        );
         for (topic, leaf) in [
             (CameraTopic::Labels, "labels"),
             (CameraTopic::Caption, "caption"),
@@ -106,6 +127,9 @@ mod tests {
             t.stats(),
             t.transcript("{source}", true),
             t.transcript("{source}", false),
+            t.speaking("{source}"),
+            t.listening("{source}"),
+            t.listening_set("{source}"),
         ];
         for topic in [
             CameraTopic::Labels,

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rumqttc::{
-    AsyncClient, ConnectionError, Event, EventLoop, LastWill, MqttOptions, MqttState, Outgoing,
-    QoS, TlsConfiguration, Transport,
+    AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, MqttState,
+    Outgoing, QoS, SubscribeFilter, TlsConfiguration, Transport,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -32,11 +32,12 @@ use super::config::{BrokerAddr, MqttConfig, device_name_problem};
 use super::credentials;
 use super::events::{ConnectAttempt, ConnectFailed, Connected, ConnectionLost};
 use super::failure::{CONNECT_TIMEOUT, explain};
+use super::inbound::{Inbound, Subscriptions};
 use super::journal::{Journal, OutboxJournal};
 use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
 use super::state::{OFFLINE, PublishState};
 use crate::backoff::Backoff;
-use crate::health::Metrics;
+use crate::health::{Gauge, Metrics};
 use crate::outbox::OutboxSettings;
 use crate::publish::{Message, Qos};
 use crate::shutdown::Shutdown;
@@ -57,8 +58,12 @@ pub const PUBLISH_OVERHEAD_BYTES: usize = 5 + 2 + 65_535 + 2;
 /// Longest time written outbox records wait for their sync under the `interval` policy (and the
 /// acknowledged watermark for its ledger write, under every policy).
 pub const OUTBOX_SYNC_INTERVAL: Duration = Duration::from_secs(1);
-/// Largest packet accepted from the broker (we subscribe to nothing: acks and pings only).
+/// Largest packet accepted from the broker: acks, pings and the few small commands perceptd
+/// subscribes to (a larger one breaks the connection in rumqttc; the reconnect follows).
 const MAX_INCOMING_PACKET_BYTES: usize = 64 * 1024;
+/// Requests beyond the publish window that rumqttc's channel holds: the subscription after a
+/// ConnAck and the DISCONNECT.
+const CONTROL_REQUESTS: usize = 2;
 
 /// Owns the MQTT connection; run it with [`MqttDriver::run`] on a tokio runtime.
 pub struct MqttDriver {
@@ -98,6 +103,8 @@ struct Options {
     reconnect_max: Duration,
     /// The durable outbox; `None`: QoS 1 messages live in memory only.
     outbox: Option<OutboxSettings>,
+    /// What to subscribe to after every ConnAck, and who hears it.
+    subscriptions: Option<Subscriptions>,
 }
 
 impl MqttPublisher {
@@ -153,6 +160,7 @@ impl MqttPublisher {
             reconnect_min: Duration::from_millis(cfg.reconnect_min_ms.max(10)),
             reconnect_max: Duration::from_millis(cfg.reconnect_max_ms),
             outbox: None,
+            subscriptions: None,
         };
         let publisher = MqttPublisher {
             tx,
@@ -174,6 +182,13 @@ impl MqttDriver {
     /// (opened when the driver starts; any problem there falls back to memory, with one log line).
     pub fn with_outbox(mut self, settings: Option<OutboxSettings>) -> Self {
         self.options.outbox = settings;
+        self
+    }
+
+    /// Subscribes to `subscriptions.filters` (QoS 1) after every ConnAck and hands what arrives,
+    /// and each ConnAck, to its listener.
+    pub fn with_subscriptions(mut self, subscriptions: Subscriptions) -> Self {
+        self.options.subscriptions = Some(subscriptions);
         self
     }
 
@@ -206,6 +221,8 @@ impl MqttDriver {
                 metrics.clone(),
             ),
             sync_at: None,
+            subscriptions: options.subscriptions.clone(),
+            metrics: metrics.clone(),
         };
         let addr = match resolve(target) {
             Ok(addr) => addr,
@@ -217,8 +234,10 @@ impl MqttDriver {
             }
         };
         let broker = addr.to_string();
-        let (client, mut eventloop) =
-            AsyncClient::new(mqtt_options(&options, &addr), CLIENT_WINDOW);
+        let (client, mut eventloop) = AsyncClient::new(
+            mqtt_options(&options, &addr),
+            CLIENT_WINDOW + CONTROL_REQUESTS,
+        );
         eventloop
             .network_options
             .set_connection_timeout(CONNECT_TIMEOUT.as_secs());
@@ -264,6 +283,7 @@ impl MqttDriver {
             .emit(&metrics);
             consecutive_failures = 0;
             queues.state.connected();
+            subscribe(&client, options.subscriptions.as_ref());
 
             match serve(&client, &mut eventloop, &mut queues, &shutdown).await {
                 ServeOutcome::Finished => {
@@ -327,6 +347,24 @@ fn mqtt_options(options: &Options, addr: &BrokerAddr) -> MqttOptions {
     mqtt
 }
 
+/// Requests the subscriptions (rumqttc forgets them with every connection) and tells the
+/// listener a connection is up.
+fn subscribe(client: &AsyncClient, subscriptions: Option<&Subscriptions>) {
+    let Some(subs) = subscriptions else {
+        return;
+    };
+    if !subs.filters.is_empty() {
+        let filters = subs
+            .filters
+            .iter()
+            .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
+        if let Err(e) = client.try_subscribe_many(filters) {
+            tracing::warn!("mqtt: could not subscribe to {:?}: {e}", subs.filters);
+        }
+    }
+    subs.deliver(Inbound::Connected);
+}
+
 fn to_rumqttc(qos: Qos) -> QoS {
     match qos {
         Qos::AtMostOnce => QoS::AtMostOnce,
@@ -342,11 +380,17 @@ struct Queues {
     state: PublishState,
     /// When the outbox's next sync is due (set when it has something to sync).
     sync_at: Option<Instant>,
+    /// Who hears inbound messages.
+    subscriptions: Option<Subscriptions>,
+    metrics: Arc<Metrics>,
 }
 
 impl Queues {
-    /// Schedules the outbox's sync when it has something new to make durable.
+    /// Schedules the outbox's sync when it has something new to make durable, and reports the
+    /// backlog (called on every turn of the driver's loops).
     fn arm_sync(&mut self) {
+        self.metrics
+            .set_gauge(Gauge::MqttQueued, self.state.waiting() as u64);
         if self.sync_at.is_none() && self.state.outbox_needs_sync() {
             self.sync_at = Some(Instant::now() + OUTBOX_SYNC_INTERVAL);
         }
@@ -519,7 +563,18 @@ async fn serve(
             }
         };
         match step {
-            Step::Event(Ok(event)) => queues.state.on_event(&event),
+            Step::Event(Ok(event)) => {
+                if let (Event::Incoming(Incoming::Publish(publish)), Some(subs)) =
+                    (&event, queues.subscriptions.as_ref())
+                {
+                    subs.deliver(Inbound::Message {
+                        topic: publish.topic.clone(),
+                        payload: publish.payload.to_vec(),
+                        retained: publish.retain,
+                    });
+                }
+                queues.state.on_event(&event);
+            }
             Step::Event(Err(error)) if flush_deadline.is_some() => {
                 tracing::warn!("mqtt connection lost while flushing at shutdown: {error}");
                 return ServeOutcome::Finished;

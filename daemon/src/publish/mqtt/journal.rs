@@ -26,6 +26,10 @@ pub(crate) trait Journal: Send + std::fmt::Debug {
     fn needs_sync(&self) -> bool;
     /// Makes what was written durable as the fsync policy asks.
     fn sync(&mut self);
+    /// The sequence number the next appended record gets (`None`: nothing on disk).
+    fn next_seq(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Whether `msg` belongs in the durable outbox: event-like QoS 1 messages (finals, label events,
@@ -160,6 +164,10 @@ impl Journal for OutboxJournal {
 
     fn take_dropped_through(&mut self) -> Option<u64> {
         self.dropped_through.take()
+    }
+
+    fn next_seq(&self) -> Option<u64> {
+        self.log.as_ref().map(DurableLog::next_seq)
     }
 
     fn needs_sync(&self) -> bool {

@@ -16,6 +16,7 @@ pub mod credentials;
 pub mod driver;
 mod events;
 mod failure;
+pub mod inbound;
 mod inflight;
 mod journal;
 mod memory_queue;
@@ -24,4 +25,5 @@ mod state;
 
 pub use config::{BrokerAddr, BrokerUrlError, MqttConfig, device_name_problem};
 pub use driver::MqttDriver;
+pub use inbound::{Inbound, Subscriptions};
 pub use publisher::MqttPublisher;

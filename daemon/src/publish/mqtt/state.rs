@@ -321,6 +321,19 @@ impl PublishState {
         self.queue.len()
     }
 
+    /// Messages not yet delivered: queued in memory, handed and unacknowledged, and spilled to
+    /// the outbox waiting to be read back.
+    pub(crate) fn waiting(&self) -> usize {
+        let spilled = match (
+            self.spill_from,
+            self.journal.as_ref().and_then(|j| j.next_seq()),
+        ) {
+            (Some(from), Some(next)) => next.saturating_sub(from) as usize,
+            _ => 0,
+        };
+        self.queue.len() + self.inflight.len() + spilled
+    }
+
     /// Messages handed to the client and not finished.
     pub(crate) fn unfinished(&self) -> usize {
         self.inflight.len()
