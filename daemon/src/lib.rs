@@ -18,6 +18,7 @@ pub mod logging;
 pub mod outbox;
 pub mod pipeline;
 pub mod publish;
+pub mod reload;
 pub mod shutdown;
 pub mod sources;
 pub mod supervise;

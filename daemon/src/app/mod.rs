@@ -11,11 +11,13 @@ mod control;
 mod demo;
 mod models;
 mod publishing;
+mod reload;
 mod sources;
 mod speech;
 mod stats;
 mod vision;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -37,6 +39,17 @@ use vision::{VisionThreads, start_vision};
 ///
 /// The steps: load models → publisher → speech → vision → wait → drain.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
+    run_reloadable(config, None, shutdown).await
+}
+
+/// [`run`], reloading the config from `config_file` on SIGHUP (when given; without one a
+/// SIGHUP is logged and ignored).
+pub async fn run_reloadable(
+    config: Config,
+    config_file: Option<PathBuf>,
+    shutdown: Shutdown,
+) -> Result<Arc<Metrics>> {
+    let hangup = reload::listen()?;
     let metrics = Metrics::new();
     let models = load_models(&config)?;
     let mut publishing = Publishing::start(&config, &metrics)?;
@@ -62,8 +75,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<Arc<Metrics>> {
         &inventory(&config, &speech, vision.running()),
         speech.switches.clone(),
     );
+    let models_dir = config_file.is_some().then(|| config.models_dir.clone());
+    let reload_task = reload::spawn(hangup, config_file, models_dir, &speech);
     announce_running(&config);
     let inference = wait_for_sources(shutdown, &sources_shutdown, speech, vision).await;
+    reload_task.abort();
     drain(&queue, inference).await;
     publishing.stop().await;
     let counters = serde_json::to_string(&metrics.snapshot()).unwrap_or_default();

@@ -13,7 +13,9 @@ use super::publishing::Publishing;
 use super::sources;
 use crate::config::Config;
 use crate::health::Metrics;
+use crate::pipeline::worker::Decoding;
 use crate::pipeline::{JobQueue, ListeningSwitch, WorkerSettings, spawn_worker};
+use crate::reload::Mailbox;
 use crate::shutdown::Shutdown;
 
 /// The running speech threads.
@@ -25,6 +27,8 @@ pub struct SpeechThreads {
     pub pipelines: Vec<JoinHandle<()>>,
     /// Each source's listening switch (its name is the switch's source).
     pub switches: Vec<ListeningSwitch>,
+    /// Where a config reload leaves new decoding settings for the worker.
+    pub decoding: Mailbox<Decoding>,
 }
 
 /// Starts the worker, then every source (stopped by `sources_shutdown`); nothing without models.
@@ -39,11 +43,12 @@ pub fn start_speech(
     let Some(models) = models else {
         return Ok(SpeechThreads::default());
     };
+    let decoding = Mailbox::default();
     let worker = spawn_worker(
         Transcriber::new(models.whisper),
         queue.clone(),
         publishing.publisher.clone(),
-        worker_settings(config, publishing),
+        worker_settings(config, publishing, &decoding),
         metrics.clone(),
     )?;
     let run_id = SystemTime::now()
@@ -62,11 +67,16 @@ pub fn start_speech(
         worker: Some(worker),
         pipelines: started.threads,
         switches: started.switches,
+        decoding,
     })
 }
 
 /// The worker's settings: `[speech]` plus where finals and partials go.
-fn worker_settings(config: &Config, publishing: &Publishing) -> WorkerSettings {
+fn worker_settings(
+    config: &Config,
+    publishing: &Publishing,
+    updates: &Mailbox<Decoding>,
+) -> WorkerSettings {
     let speech = &config.speech;
     WorkerSettings {
         model_name: speech.model.clone(),
@@ -78,5 +88,6 @@ fn worker_settings(config: &Config, publishing: &Publishing) -> WorkerSettings {
         topics: publishing.topics.clone(),
         qos_final: publishing.mqtt.qos_final,
         qos_partial: publishing.mqtt.qos_partial,
+        updates: updates.clone(),
     }
 }

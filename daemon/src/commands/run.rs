@@ -22,7 +22,9 @@ pub fn run(args: &RunArgs) -> Result<()> {
     runtime.block_on(async {
         let shutdown = Shutdown::new();
         spawn_signal_handler(shutdown.clone())?;
-        app::run(config, shutdown).await.map(|_| ())
+        app::run_reloadable(config, args.config.clone(), shutdown)
+            .await
+            .map(|_| ())
     })
 }
 

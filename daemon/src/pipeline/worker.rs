@@ -28,6 +28,7 @@ use super::previous::{ContextLimits, PreviousFinal};
 use super::queue::JobQueue;
 use crate::health::{Counter, Metrics};
 use crate::publish::{Message, MessageKind, Publisher, Qos, Topics};
+use crate::reload::Mailbox;
 use crate::time_format::rfc3339_millis;
 use percept_dsp::rate::{samples_to_ms, samples_to_secs};
 
@@ -52,6 +53,23 @@ pub struct WorkerSettings {
     pub qos_final: Qos,
     /// QoS of partials.
     pub qos_partial: Qos,
+    /// New decoding settings from a config reload, taken before the next job.
+    pub updates: Mailbox<Decoding>,
+}
+
+/// The decoding settings a config reload can change while the worker runs.
+#[derive(Debug, Clone)]
+pub struct Decoding {
+    /// Options for finals.
+    pub final_options: TranscribeOptions,
+    /// Options for partials.
+    pub partial_options: TranscribeOptions,
+    /// The guards' thresholds.
+    pub guards: GuardThresholds,
+    /// Repeats of a phrase kept by the n-gram guard.
+    pub max_ngram_repeats: usize,
+    /// When a final is prompted with, or transcribed after, the previous final.
+    pub context: ContextLimits,
 }
 
 /// Starts the worker thread; it returns once the queue is closed and drained.
@@ -115,6 +133,13 @@ impl EarlyResult {
 
 impl Worker {
     fn handle(&mut self, job: Job) {
+        if let Some(d) = self.settings.updates.take() {
+            self.settings.final_options = d.final_options;
+            self.settings.partial_options = d.partial_options;
+            self.settings.guards = d.guards;
+            self.settings.max_ngram_repeats = d.max_ngram_repeats;
+            self.settings.context = d.context;
+        }
         let span = tracing::info_span!("decode", source = %job.source, utterance = %job.utterance_id, is_final = job.is_final);
         let _guard = span.enter();
         let mut options = if job.is_final {
