@@ -119,6 +119,11 @@ pub fn free_port() -> u16 {
 pub struct Lines(Arc<Mutex<Vec<(SystemTime, String)>>>);
 
 impl Lines {
+    /// Collects a child's stderr (or stdout), echoed to the test's stderr.
+    pub fn collect_from_child(reader: impl std::io::Read + Send + 'static) -> Self {
+        Self::collect_from(reader, Some("perceptd"))
+    }
+
     fn collect_from(
         reader: impl std::io::Read + Send + 'static,
         echo: Option<&'static str>,

@@ -30,7 +30,7 @@ use crate::pipeline::JobQueue;
 use crate::shutdown::Shutdown;
 
 pub use demo::demo_config;
-use models::load_models;
+use models::load_or_wait_for_models;
 use publishing::Publishing;
 use speech::{SpeechThreads, start_speech};
 use vision::{VisionThreads, start_vision};
@@ -51,7 +51,9 @@ pub async fn run_reloadable(
 ) -> Result<Arc<Metrics>> {
     let hangup = reload::listen()?;
     let metrics = Metrics::new();
-    let models = load_models(&config)?;
+    let Some(models) = load_or_wait_for_models(&config, &shutdown).await? else {
+        return Ok(metrics);
+    };
     let mut publishing = Publishing::start(&config, &metrics)?;
     let sources_shutdown = Shutdown::new();
     let queue = JobQueue::new(metrics.clone());
@@ -116,7 +118,7 @@ fn announce_running(config: &Config) {
         cameras = config.cameras.len(),
         "perceptd running"
     );
-    crate::health::notify::sd_notify("READY=1");
+    crate::health::notify::sd_notify("READY=1\nSTATUS=running");
 }
 
 /// Waits until `shutdown` fires (then stops every source, which closes open utterances as

@@ -61,3 +61,52 @@ pub fn load_models(config: &Config) -> Result<LoadedModels> {
         image,
     })
 }
+
+/// How often a daemon waiting for its models looks again.
+const MODELS_POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// [`load_models`], or, under systemd (`$NOTIFY_SOCKET` set: a first boot before `perceptd
+/// models fetch` must not become a restart loop), waits for them: logs once what to run, tells
+/// systemd it is up but not ready (`READY=1` with a `STATUS=` saying so, or the start would
+/// time out), and tries again every few seconds. `None` when `shutdown` fired while waiting.
+/// Run from a terminal, a missing model stays one error at start.
+pub async fn load_or_wait_for_models(
+    config: &Config,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Result<Option<LoadedModels>> {
+    let under_systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
+    let mut last_problem = String::new();
+    loop {
+        let attempt = {
+            let config = config.clone();
+            tokio::task::spawn_blocking(move || load_models(&config)).await?
+        };
+        let error = match attempt {
+            Ok(models) => {
+                if !last_problem.is_empty() {
+                    tracing::info!("models found; starting");
+                }
+                return Ok(Some(models));
+            }
+            Err(e) if !under_systemd => return Err(e),
+            Err(e) => format!("{e:#}"),
+        };
+        if error != last_problem {
+            tracing::error!(
+                models_dir = %config.models_dir.display(),
+                "cannot start without models: {error}; waiting for them (install with: sudo -u \
+                 perceptd PERCEPTD_MODELS={} perceptd models fetch)",
+                config.models_dir.display()
+            );
+            crate::health::notify::sd_notify(&format!(
+                "READY=1\nSTATUS=not ready: waiting for models in {} (run `perceptd models fetch`)",
+                config.models_dir.display()
+            ));
+            last_problem = error;
+        }
+        tokio::select! {
+            _ = shutdown.wait() => return Ok(None),
+            _ = tokio::time::sleep(MODELS_POLL) => {}
+        }
+    }
+}
