@@ -9,12 +9,13 @@
 #   mosquitto, mosquitto-clients : the MQTT broker the integration tests talk to (and a private one they kill)
 #   libclang1-14         : v4l's bindgen (camera capture) at build time
 #   flite, festival, festvox-us-slt-hts, alsa-utils : the real-speech corpus (more natural synthetic voices, Debian's recorded samples)
+#   dpkg-dev, binutils   : the Debian package (cargo-deb runs dpkg-shlibdeps and strip; scripts/package.sh, tests/package.rs)
 # The Rust toolchain (rustc >= 1.91, via rustup) must already be installed.
 set -euo pipefail
 
 packages=(python3 python3-pip python3-venv espeak-ng sox pkg-config ca-certificates
   libasound2-dev pulseaudio pulseaudio-utils libasound2-plugins mosquitto mosquitto-clients libclang1-14
-  flite festival festvox-us-slt-hts alsa-utils)
+  flite festival festvox-us-slt-hts alsa-utils dpkg-dev binutils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+# cargo-deb, for tests/package.rs (a staged package of the debug binary; no release build).
+scripts/install_cargo_deb.sh
 # The integration tests publish to the Mosquitto on 127.0.0.1:1883 (and start private ones).
 if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   echo "[test] starting mosquitto on 127.0.0.1:1883"

@@ -87,7 +87,11 @@ fn newest_source(path: &Path, newest: &mut Option<(SystemTime, PathBuf)>) {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
+    // Nor when only a manifest's package metadata changes ([package.metadata.deb], read by
+    // cargo-deb): the binary would be refused until some source changed. Dependency changes show
+    // in Cargo.lock, which is checked.
     if name == "tests.rs"
+        || name == "Cargo.toml"
         || (name == "tests"
             && path.parent().is_some_and(|p| {
                 p.ends_with("src") || p.components().any(|c| c.as_os_str() == "src")
