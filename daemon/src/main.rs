@@ -5,12 +5,14 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = perceptd::cli::Cli::parse();
-    let daemon = matches!(cli.command, perceptd::cli::Command::Run(_));
-    perceptd::logging::init(cli.verbose || daemon);
+    // `perceptd run` sets up logging once it has read its config (`log.format`).
+    if !matches!(cli.command, perceptd::cli::Command::Run(_)) {
+        perceptd::logging::init(cli.verbose, perceptd::logging::LogFormat::Text);
+    }
     match perceptd::commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("perceptd: error: {error:#}");
+            perceptd::logging::print_error(&format!("perceptd: error: {error:#}"));
             std::process::ExitCode::FAILURE
         }
     }

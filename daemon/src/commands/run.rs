@@ -14,6 +14,8 @@ pub fn run(args: &RunArgs) -> Result<()> {
         Some(path) => Config::load(path, models_dir)?,
         None => app::demo_config(models_dir)?,
     };
+    // Nothing is logged before this point: a config that does not load is the one error line.
+    crate::logging::init(true, config.log.format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

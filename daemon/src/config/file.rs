@@ -68,6 +68,12 @@ pub struct LogConfig {
     /// them off. Default: 60.
     #[serde(default = "defaults::stats_interval_secs")]
     pub stats_interval_secs: u64,
+    /// How log lines are written: `text` (one readable line per event) or `json` (one JSON object
+    /// per line with `timestamp`, `level`, `message`, the event's fields and `target`, for log
+    /// shippers). Either way colour only on a terminal, and in systemd's journal no timestamps of
+    /// perceptd's own and the level as a syslog priority prefix. Read at start. Default: `text`.
+    #[serde(default)]
+    pub format: crate::logging::LogFormat,
 }
 
 impl Default for LogConfig {

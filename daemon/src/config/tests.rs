@@ -64,6 +64,20 @@ fn unknown_keys_are_rejected_with_their_name() {
 }
 
 #[test]
+fn log_format_is_text_unless_json_is_asked_for_and_another_is_named() {
+    use crate::logging::LogFormat;
+    let config = Config::from_toml("", "t").unwrap();
+    assert_eq!(config.log.format, LogFormat::Text);
+    let json = Config::from_toml("[log]\nformat = \"json\"\n", "t").unwrap();
+    assert_eq!(json.log.format, LogFormat::Json);
+    let err = Config::from_toml("[log]\nformat = \"xml\"\n", "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("xml") && err.contains("json"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+}
+
+#[test]
 fn unknown_source_kinds_and_fields_are_rejected() {
     let err = Config::from_toml("[[source]]\nkind = \"camera\"\n", "t").unwrap_err();
     assert!(err.to_string().contains("camera"), "{err}");
