@@ -8,6 +8,7 @@ use percept_models::vad::SileroVad;
 use percept_models::whisper::WhisperModel;
 
 use crate::config::Config;
+use crate::health::{Notifier, Progress};
 use crate::vision::ImageModel;
 
 /// Whisper and Silero VAD, when speech is enabled.
@@ -65,16 +66,19 @@ pub fn load_models(config: &Config) -> Result<LoadedModels> {
 /// How often a daemon waiting for its models looks again.
 const MODELS_POLL: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// [`load_models`], or, under systemd (`$NOTIFY_SOCKET` set: a first boot before `perceptd
+/// [`load_models`], or, under systemd (`notifier` enabled: a first boot before `perceptd
 /// models fetch` must not become a restart loop), waits for them: logs once what to run, tells
 /// systemd it is up but not ready (`READY=1` with a `STATUS=` saying so, or the start would
-/// time out), and tries again every few seconds. `None` when `shutdown` fired while waiting.
-/// Run from a terminal, a missing model stays one error at start.
+/// time out; `progress` keeps saying so, and the watchdog keeps pinging), and tries again every
+/// few seconds. `None` when `shutdown` fired while waiting. Run from a terminal, a missing
+/// model stays one error at start.
 pub async fn load_or_wait_for_models(
     config: &Config,
     shutdown: &crate::shutdown::Shutdown,
+    notifier: &Notifier,
+    progress: &Progress,
 ) -> Result<Option<LoadedModels>> {
-    let under_systemd = std::env::var_os("NOTIFY_SOCKET").is_some();
+    let under_systemd = notifier.is_enabled();
     let mut last_problem = String::new();
     loop {
         let attempt = {
@@ -98,10 +102,12 @@ pub async fn load_or_wait_for_models(
                  perceptd PERCEPTD_MODELS={} perceptd models fetch)",
                 config.models_dir.display()
             );
-            crate::health::notify::sd_notify(&format!(
-                "READY=1\nSTATUS=not ready: waiting for models in {} (run `perceptd models fetch`)",
+            let status = format!(
+                "not ready: waiting for models in {} (run `perceptd models fetch`)",
                 config.models_dir.display()
-            ));
+            );
+            notifier.notify(&format!("READY=1\nSTATUS={status}"));
+            progress.set_not_ready(Some(status));
             last_problem = error;
         }
         tokio::select! {

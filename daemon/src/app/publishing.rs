@@ -8,9 +8,9 @@ use anyhow::Result;
 
 use tokio::sync::mpsc;
 
-use super::{broker, control, stats};
+use super::{broker, control, stages, stats};
 use crate::config::Config;
-use crate::health::Metrics;
+use crate::health::{Metrics, Progress};
 use crate::homeassistant::Inventory;
 use crate::pipeline::ListeningSwitch;
 use crate::publish::mqtt::{Inbound, MqttConfig, MqttPublisher, Subscriptions};
@@ -37,8 +37,14 @@ pub struct Publishing {
 }
 
 impl Publishing {
-    /// Starts the embedded broker when no `mqtt.url` is set, then the driver and the stats task.
-    pub fn start(config: &Config, metrics: &Arc<Metrics>) -> Result<Self> {
+    /// Starts the embedded broker when no `mqtt.url` is set, then the driver (its heartbeat in
+    /// `progress`, woken every `tick` when the watchdog runs) and the stats task.
+    pub fn start(
+        config: &Config,
+        metrics: &Arc<Metrics>,
+        progress: &Progress,
+        tick: Option<Duration>,
+    ) -> Result<Self> {
         let mut mqtt = config.mqtt.clone();
         if mqtt.url.is_none() {
             let addr = broker::start_embedded()?;
@@ -49,7 +55,8 @@ impl Publishing {
         let (mqtt_handle, driver) = MqttPublisher::new(&mqtt, &config.device, metrics.clone());
         let driver = driver
             .with_outbox(config.outbox())
-            .with_subscriptions(subscriptions);
+            .with_subscriptions(subscriptions)
+            .with_heartbeat(stages::publisher(progress, tick), tick);
         let driver_shutdown = Shutdown::new();
         let driver_task = tokio::spawn(driver.run(driver_shutdown.clone()));
         let publisher: Arc<dyn Publisher> = if config.log.published_messages {

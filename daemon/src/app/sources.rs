@@ -2,15 +2,16 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use percept_models::vad::SileroVad;
 
 use super::demo::DEMO_WAV;
 use super::publishing::Publishing;
+use super::stages;
 use crate::config::Config;
-use crate::health::Metrics;
+use crate::health::{Heartbeat, Metrics, Progress};
 use crate::pipeline::{
     JobQueue, ListeningSwitch, SpeakingReporter, TrackerSettings, UtteranceTracker,
 };
@@ -50,12 +51,16 @@ pub struct StartedSources {
 pub fn start_all(
     config: &Config,
     vad: &Arc<SileroVad>,
-    run_id: u64,
     queue: &Arc<JobQueue>,
     publishing: &Publishing,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
+    progress: &Progress,
 ) -> Result<StartedSources> {
+    // Makes utterance ids unique across restarts.
+    let run_id = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let mut opened = Vec::new();
     if config.sources.is_empty() {
         let (name, first, runner) = demo_source()?;
@@ -83,6 +88,8 @@ pub fn start_all(
             ..settings.clone()
         };
         let (cx, rx) = SourceContext::new(CHANNEL_BLOCKS, shutdown.clone(), metrics.clone());
+        let cx = cx.with_heartbeat(stages::capture(progress, &name));
+        let vad_heartbeat = stages::vad(progress, &name);
         let source_name = name.clone();
         std::thread::Builder::new()
             .name(format!("source-{name}"))
@@ -95,37 +102,55 @@ pub fn start_all(
             queue.clone(),
             metrics.clone(),
         )
-        .map_err(|e| anyhow::anyhow!("vad: {}", e.problems.join("; ")))?;
+        .map_err(|e| anyhow::anyhow!("vad: {}", e.problems.join("; ")))?
+        .with_heartbeat(vad_heartbeat.clone());
         let thread = std::thread::Builder::new()
             .name(format!("vad-{name}"))
             .spawn(move || {
                 let span = tracing::info_span!("vad", source = %name);
                 let _guard = span.enter();
-                speaking.update(false);
-                // Ends when the source thread is done (its sender dropped) or the VAD fails.
-                while let Ok(block) = rx.recv() {
-                    let paused = !switch.is_listening();
-                    if paused != tracker.paused() {
-                        tracker.set_paused(paused);
-                    }
-                    if let Err(e) = tracker.push_block(block) {
-                        tracing::error!(error = %e, "VAD failed; source stopped");
-                        break;
-                    }
-                    speaking.update(tracker.utterance_open());
-                }
-                tracker.finish();
-                speaking.update(false);
+                endpoint_blocks(&mut tracker, &rx, &switch, &mut speaking, &vad_heartbeat);
             })?;
         threads.push(thread);
     }
     Ok(StartedSources { threads, switches })
 }
 
+/// Feeds every block to the endpointer (silence while the listening switch is off) until the
+/// source thread is done (its sender dropped) or the VAD fails; then closes the open utterance.
+/// Waiting for a block is not a stall.
+fn endpoint_blocks(
+    tracker: &mut UtteranceTracker,
+    rx: &std::sync::mpsc::Receiver<crate::sources::AudioBlock>,
+    switch: &ListeningSwitch,
+    speaking: &mut SpeakingReporter,
+    heartbeat: &Heartbeat,
+) {
+    speaking.update(false);
+    loop {
+        heartbeat.waiting();
+        let Ok(block) = rx.recv() else { break };
+        heartbeat.active();
+        let paused = !switch.is_listening();
+        if paused != tracker.paused() {
+            tracker.set_paused(paused);
+        }
+        if let Err(e) = tracker.push_block(block) {
+            tracing::error!(error = %e, "VAD failed; source stopped");
+            break;
+        }
+        speaking.update(tracker.utterance_open());
+    }
+    tracker.finish();
+    speaking.update(false);
+    heartbeat.done();
+}
+
 /// Runs one source on the current thread until it ends, fails for good, or shutdown.
 fn run_source(name: &str, first: Box<dyn AudioSource>, runner: Runner, cx: SourceContext) {
     let span = tracing::info_span!("capture", source = %name);
     let _guard = span.enter();
+    let heartbeat = cx.heartbeat.clone();
     match runner {
         Runner::Once => match first.run(cx) {
             Ok(end) => tracing::info!(?end, "source ended"),
@@ -145,6 +170,7 @@ fn run_source(name: &str, first: Box<dyn AudioSource>, runner: Runner, cx: Sourc
             tracing::info!(?end, "source ended");
         }
     }
+    heartbeat.done();
 }
 
 /// The demo's source: the default microphone if it opens, else the demo clip in a loop.

@@ -3,16 +3,15 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use percept_models::whisper::Transcriber;
 
 use super::models::SpeechModels;
 use super::publishing::Publishing;
-use super::sources;
+use super::{sources, stages};
 use crate::config::Config;
-use crate::health::Metrics;
+use crate::health::{Metrics, Progress};
 use crate::pipeline::worker::Decoding;
 use crate::pipeline::{JobQueue, ListeningSwitch, WorkerSettings, spawn_worker};
 use crate::reload::Mailbox;
@@ -39,6 +38,7 @@ pub fn start_speech(
     queue: &Arc<JobQueue>,
     metrics: &Arc<Metrics>,
     sources_shutdown: &Shutdown,
+    progress: &Progress,
 ) -> Result<SpeechThreads> {
     let Some(models) = models else {
         return Ok(SpeechThreads::default());
@@ -50,18 +50,16 @@ pub fn start_speech(
         publishing.publisher.clone(),
         worker_settings(config, publishing, &decoding),
         metrics.clone(),
+        stages::inference(progress),
     )?;
-    let run_id = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     let started = sources::start_all(
         config,
         &models.vad,
-        run_id,
         queue,
         publishing,
         metrics,
         sources_shutdown,
+        progress,
     )?;
     Ok(SpeechThreads {
         worker: Some(worker),

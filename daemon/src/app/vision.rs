@@ -12,12 +12,13 @@ use std::thread::JoinHandle;
 use anyhow::{Context, Result};
 
 use super::publishing::Publishing;
+use super::stages;
 use crate::config::Config;
 use crate::frames::{
     Doorbell, Frame, FrameContext, FrameEnd, FrameReceiver, FrameSourceError, RecvError,
     spawn_frame_source,
 };
-use crate::health::Metrics;
+use crate::health::{Heartbeat, Metrics, Progress};
 use crate::shutdown::Shutdown;
 use crate::supervise::RestartPolicy;
 use crate::vision::{FrameInfo, ImageModel, StageSettings, VisionStage};
@@ -62,11 +63,12 @@ pub fn start_vision(
     publishing: &Publishing,
     metrics: &Arc<Metrics>,
     sources_shutdown: &Shutdown,
+    progress: &Progress,
 ) -> Result<VisionThreads> {
     let Some(image_model) = image_model else {
         return Ok(VisionThreads::default());
     };
-    let (cameras, receivers) = start_cameras(config, metrics, sources_shutdown)?;
+    let (cameras, receivers) = start_cameras(config, metrics, sources_shutdown, progress)?;
     let settings = StageSettings {
         topics: publishing.topics.clone(),
         policy: config.vision.stage.clone(),
@@ -79,7 +81,11 @@ pub fn start_vision(
     );
     Ok(VisionThreads {
         cameras,
-        stage: Some(spawn_vision_thread(stage, receivers)?),
+        stage: Some(spawn_vision_thread(
+            stage,
+            receivers,
+            stages::vision(progress),
+        )?),
     })
 }
 
@@ -88,6 +94,7 @@ fn start_cameras(
     config: &Config,
     metrics: &Arc<Metrics>,
     shutdown: &Shutdown,
+    progress: &Progress,
 ) -> Result<(Vec<CameraThread>, Vec<FrameReceiver>)> {
     let mut threads = Vec::new();
     let mut receivers = Vec::new();
@@ -101,6 +108,7 @@ fn start_cameras(
             metrics.clone(),
         )
         .with_context(|| format!("camera {name}"))?;
+        let cx = cx.with_heartbeat(stages::camera(progress, name));
         let source = camera.source.clone();
         // A lost camera is reopened after 500 ms, doubling to 30 s.
         let policy = RestartPolicy::default();
@@ -117,6 +125,7 @@ fn start_cameras(
 fn spawn_vision_thread(
     mut stage: VisionStage,
     receivers: Vec<FrameReceiver>,
+    heartbeat: Heartbeat,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("vision".into())
@@ -124,11 +133,17 @@ fn spawn_vision_thread(
             lower_thread_priority(VISION_NICE);
             let span = tracing::info_span!("vision");
             let _guard = span.enter();
-            percept_compute::single_threaded(|| run_vision_loop(&mut stage, receivers));
+            percept_compute::single_threaded(|| run_vision_loop(&mut stage, receivers, &heartbeat));
+            heartbeat.done();
         })
 }
 
-fn run_vision_loop(stage: &mut VisionStage, mut receivers: Vec<FrameReceiver>) {
+/// Analyses frames until every camera has ended; waiting for a frame is not a stall.
+fn run_vision_loop(
+    stage: &mut VisionStage,
+    mut receivers: Vec<FrameReceiver>,
+    heartbeat: &Heartbeat,
+) {
     // One wake-up for every camera: the thread sleeps until one of them has a frame or ends.
     let bell = Doorbell::new();
     for rx in &receivers {
@@ -140,6 +155,7 @@ fn run_vision_loop(stage: &mut VisionStage, mut receivers: Vec<FrameReceiver>) {
         receivers.retain(|rx| match rx.poll() {
             Ok(Some(frame)) => {
                 any = true;
+                heartbeat.active();
                 handle(stage, &frame);
                 true
             }
@@ -148,6 +164,7 @@ fn run_vision_loop(stage: &mut VisionStage, mut receivers: Vec<FrameReceiver>) {
             Err(RecvError::Timeout) => true,
         });
         if !any && !receivers.is_empty() {
+            heartbeat.waiting();
             bell.wait_past(seen);
         }
     }

@@ -11,7 +11,7 @@ use percept_dsp::image::MotionGate;
 use super::channel::{FrameReceiver, FrameSender, Pushed, latest_channel};
 use super::events::FrameSkipped;
 use super::{Frame, FrameEnd, FrameSourceError};
-use crate::health::{Counter, Metrics};
+use crate::health::{Counter, Heartbeat, Metrics};
 use crate::shutdown::Shutdown;
 
 /// Share of `1 / max_fps` a frame may come early and still pass the rate limit, so a source
@@ -132,6 +132,7 @@ pub struct FrameContext {
     shutdown: Shutdown,
     metrics: Arc<Metrics>,
     state: Arc<Mutex<GateState>>,
+    heartbeat: Heartbeat,
 }
 
 impl FrameContext {
@@ -153,6 +154,7 @@ impl FrameContext {
                 shutdown,
                 metrics,
                 state: Arc::new(Mutex::new(GateState { gate, next_seq: 0 })),
+                heartbeat: Heartbeat::detached(),
             },
             rx,
         ))
@@ -171,6 +173,17 @@ impl FrameContext {
     /// The counters.
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The source's progress (degraded while it is reopened); detached by default.
+    pub fn heartbeat(&self) -> &Heartbeat {
+        &self.heartbeat
+    }
+
+    /// The same context, reporting progress to `heartbeat`.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = heartbeat;
+        self
     }
 
     /// Why the source should stop now, if it should: shutdown, or the consumer went away.

@@ -50,6 +50,7 @@ pub fn spawn_frame_source(
 ) -> Result<JoinHandle<Result<FrameEnd, FrameSourceError>>, FrameSourceError> {
     let first = open_frame_source(&config)?;
     let name = cx.source().to_string();
+    let heartbeat = cx.heartbeat().clone();
     let thread = std::thread::Builder::new()
         .name(format!("frames-{name}"))
         .spawn(move || {
@@ -72,6 +73,7 @@ pub fn spawn_frame_source(
                 Ok(end) => tracing::info!(?end, "frame source ended"),
                 Err(error) => tracing::error!(%error, "frame source failed"),
             }
+            heartbeat.done();
             result
         })
         .map_err(FrameSourceError::Spawn)?;

@@ -3,7 +3,7 @@
 //! its [`RestartPolicy`]'s delay.
 
 use super::{FrameContext, FrameEnd, FrameSource, FrameSourceError};
-use crate::health::Metrics;
+use crate::health::{Heartbeat, Metrics};
 use crate::shutdown::Shutdown;
 use crate::supervise::{RestartPolicy, Supervised, SupervisedContext, supervise};
 
@@ -50,6 +50,15 @@ impl SupervisedContext for FrameContext {
 
     fn log_source(&self) -> Option<&str> {
         Some(self.source().as_ref())
+    }
+
+    fn heartbeat(&self) -> &Heartbeat {
+        FrameContext::heartbeat(self)
+    }
+
+    /// Waiting: a camera's own stall limit ends a run that delivers nothing.
+    fn opened(&self) {
+        FrameContext::heartbeat(self).waiting();
     }
 }
 

@@ -14,7 +14,7 @@ use percept_dsp::rate::{SAMPLE_RATE, ms_to_samples, samples_to_ms_ceil};
 use super::clock::StreamClock;
 use super::job::Job;
 use super::queue::JobQueue;
-use crate::health::{Counter, Metrics};
+use crate::health::{Counter, Heartbeat, Metrics};
 use crate::sources::AudioBlock;
 
 /// Anything that scores a 512-sample chunk as speech (Silero in production, a stand-in in tests).
@@ -92,6 +92,8 @@ pub struct UtteranceTracker {
     paused: bool,
     queue: Arc<JobQueue>,
     metrics: Arc<Metrics>,
+    /// The endpointer stage's progress: waiting while it waits for the backlog to drain.
+    heartbeat: Heartbeat,
 }
 
 impl UtteranceTracker {
@@ -123,6 +125,7 @@ impl UtteranceTracker {
             paused: false,
             queue,
             metrics,
+            heartbeat: Heartbeat::detached(),
         })
     }
 
@@ -145,6 +148,13 @@ impl UtteranceTracker {
         self.paused = paused;
     }
 
+    /// The same tracker, marking `heartbeat` waiting while it waits for inference
+    /// (`wait_for_backlog`): the worker is watched then, not the endpointer.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
     /// Stream offset one past the last sample received.
     pub fn stream_end(&self) -> u64 {
         self.buf_start + self.buf.len() as u64
@@ -159,8 +169,10 @@ impl UtteranceTracker {
             self.buf.extend(std::iter::repeat_n(0.0, fill));
         }
         if self.settings.wait_for_backlog {
+            self.heartbeat.waiting();
             self.queue
                 .wait_backlog_at_most(self.settings.max_backlog_samples);
+            self.heartbeat.active();
         }
         let shedding = self.queue.backlog_samples() > self.settings.max_backlog_samples;
         if self.paused {

@@ -26,7 +26,7 @@ use super::job::Job;
 use super::payload::{SegmentMessage, TranscriptMessage};
 use super::previous::{ContextLimits, PreviousFinal};
 use super::queue::JobQueue;
-use crate::health::{Counter, Metrics};
+use crate::health::{Counter, Heartbeat, Metrics};
 use crate::publish::{Message, MessageKind, Publisher, Qos, Topics};
 use crate::reload::Mailbox;
 use crate::time_format::rfc3339_millis;
@@ -72,13 +72,15 @@ pub struct Decoding {
     pub context: ContextLimits,
 }
 
-/// Starts the worker thread; it returns once the queue is closed and drained.
+/// Starts the worker thread; it returns once the queue is closed and drained. `heartbeat` is
+/// active during each job and waiting while nothing is queued.
 pub fn spawn_worker(
     transcriber: Transcriber,
     queue: Arc<JobQueue>,
     publisher: Arc<dyn Publisher>,
     settings: WorkerSettings,
     metrics: Arc<Metrics>,
+    heartbeat: Heartbeat,
 ) -> std::io::Result<JoinHandle<()>> {
     std::thread::Builder::new()
         .name("inference".into())
@@ -93,9 +95,13 @@ pub fn spawn_worker(
                 previous_finals: HashMap::new(),
                 early: HashMap::new(),
             };
-            while let Ok(job) = queue.pop() {
+            loop {
+                heartbeat.waiting();
+                let Ok(job) = queue.pop() else { break };
+                heartbeat.active();
                 worker.handle(job);
             }
+            heartbeat.done();
         })
 }
 

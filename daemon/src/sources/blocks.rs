@@ -86,6 +86,11 @@ impl BlockWriter {
         &self.cx.metrics
     }
 
+    /// The capture stage's heartbeat.
+    pub(super) fn heartbeat(&self) -> &crate::health::Heartbeat {
+        &self.cx.heartbeat
+    }
+
     /// Resamples `interleaved` and sends every complete block. `Some(end)` means stop.
     pub(super) fn write(&mut self, interleaved: &[f32]) -> Option<SourceEnd> {
         if self.cx.shutdown.is_triggered() {
@@ -162,10 +167,13 @@ impl BlockWriter {
                 Ok(()) => {
                     self.dropped_since_sent = 0;
                     self.cx.metrics.add(Counter::AudioSamplesIn, len);
+                    self.cx.heartbeat.active();
                     return None;
                 }
                 Err(TrySendError::Disconnected(_)) => return Some(SourceEnd::ReceiverClosed),
                 Err(TrySendError::Full(returned)) => {
+                    // Behind the endpointer, which the watchdog watches instead.
+                    self.cx.heartbeat.waiting();
                     if self.on_full == FullChannel::Shed && Instant::now() >= shed_at {
                         self.count_dropped(len);
                         return None;
@@ -249,6 +257,25 @@ mod tests {
             Some(SourceEnd::Shutdown)
         );
         trigger.join().unwrap();
+    }
+
+    #[test]
+    fn a_full_channel_marks_the_source_waiting_and_a_sent_block_active() {
+        use crate::health::{Progress, Watch};
+        let progress = Progress::new();
+        let (cx, rx) = context(1);
+        let heartbeat = progress.register("source t", Duration::from_secs(1), Watch::WhileActive);
+        let cx = cx.with_heartbeat(heartbeat);
+        let mut writer = BlockWriter::new("t", 16_000, 1, cx, FullChannel::Shed).unwrap();
+        assert_eq!(writer.write(&[0.0; 2 * BLOCK_SAMPLES]), None);
+        assert_eq!(
+            progress.view()[0].state,
+            "waiting",
+            "the second block met a full channel"
+        );
+        rx.recv().unwrap();
+        assert_eq!(writer.write(&[0.0; BLOCK_SAMPLES]), None);
+        assert_eq!(progress.view()[0].state, "active");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use mic::{MicSource, list_input_devices, probe_default_mic};
 pub use stdin::StdinSource;
 pub use supervise::run_supervised;
 
-use crate::health::Metrics;
+use crate::health::{Heartbeat, Metrics};
 use crate::shutdown::Shutdown;
 
 /// The pipeline's sample rate: every block is 16 kHz mono.
@@ -78,6 +78,9 @@ pub struct SourceContext {
     pub shutdown: Shutdown,
     /// Counters: AudioSamplesIn, AudioOverruns, DroppedAudioMs, SourceRestarts.
     pub metrics: Arc<Metrics>,
+    /// The capture stage's progress, for the watchdog: active while delivering blocks, waiting
+    /// on a full channel or a silent input, degraded while restarting. Detached by default.
+    pub heartbeat: Heartbeat,
 }
 
 impl SourceContext {
@@ -93,9 +96,16 @@ impl SourceContext {
                 tx,
                 shutdown,
                 metrics,
+                heartbeat: Heartbeat::detached(),
             },
             rx,
         )
+    }
+
+    /// The same context, reporting progress to `heartbeat`.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.heartbeat = heartbeat;
+        self
     }
 }
 

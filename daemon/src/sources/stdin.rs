@@ -88,6 +88,8 @@ impl AudioSource for StdinSource {
         let mut frames_before = 0;
         let mut total_bytes = 0;
         loop {
+            // The producer sets the pace: a silent pipe is not a stuck source.
+            writer.heartbeat().waiting();
             let read = match self.reader.read(&mut buffer[carried..]) {
                 Ok(0) => break,
                 Ok(read) => read,

@@ -3,7 +3,7 @@
 //! [`RestartPolicy`]'s delay.
 
 use super::{AudioSource, SourceContext, SourceEnd, SourceError};
-use crate::health::Metrics;
+use crate::health::{Heartbeat, Metrics};
 use crate::shutdown::Shutdown;
 use crate::supervise::{RestartPolicy, Supervised, SupervisedContext, supervise};
 
@@ -55,6 +55,15 @@ impl SupervisedContext for SourceContext {
     /// None: audio lines take the source from their `capture` span.
     fn log_source(&self) -> Option<&str> {
         None
+    }
+
+    fn heartbeat(&self) -> &Heartbeat {
+        &self.heartbeat
+    }
+
+    /// Active: a reopened device must deliver within the capture budget.
+    fn opened(&self) {
+        self.heartbeat.active();
     }
 }
 
@@ -162,6 +171,40 @@ mod tests {
         shutdown.trigger();
         assert_eq!(worker.join().unwrap(), SourceEnd::Shutdown);
         assert_eq!(*attempts.lock().unwrap(), 1);
+    }
+
+    #[test]
+    fn a_source_waiting_to_be_reopened_is_degraded_and_active_once_it_opens() {
+        use crate::health::{Progress, Watch};
+        let progress = Progress::new();
+        let heartbeat =
+            progress.register("source mic", Duration::from_secs(60), Watch::WhileActive);
+        let cx = context().with_heartbeat(heartbeat);
+        let attempts = AtomicUsize::new(0);
+        let states = Mutex::new(Vec::new());
+        run_supervised(
+            || {
+                states.lock().unwrap().push(progress.check(true).status());
+                match attempts.fetch_add(1, Ordering::Relaxed) {
+                    0 => Err(SourceError::DeviceUnavailable {
+                        device: "fake".into(),
+                        reason: "no card".into(),
+                    }),
+                    _ => Ok(scripted(false)),
+                }
+            },
+            cx,
+            tiny_policy(),
+        );
+        assert_eq!(
+            *states.lock().unwrap(),
+            ["running", "degraded: source mic restarting"]
+        );
+        assert_eq!(
+            progress.check(true).status(),
+            "running",
+            "opened: active again"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 pub use policy::RestartPolicy;
 
-use crate::health::Metrics;
+use crate::health::{Heartbeat, Metrics};
 use crate::shutdown::Shutdown;
 use events::{Failure, SourceRestarting};
 
@@ -51,6 +51,12 @@ pub(crate) trait SupervisedContext: Clone {
 
     /// The `source` field of restart lines, if they carry one.
     fn log_source(&self) -> Option<&str>;
+
+    /// The source's progress: degraded while it waits to be reopened.
+    fn heartbeat(&self) -> &Heartbeat;
+
+    /// The source opened (again): its heartbeat leaves the degraded state.
+    fn opened(&self);
 }
 
 /// Runs the source that `open` opens until it ends normally or `cx` says stop, reopening it
@@ -73,6 +79,7 @@ pub(crate) fn supervise<S: Supervised>(
         let started = Instant::now();
         let (failure, ran_for) = match open() {
             Ok(source) => {
+                cx.opened();
                 let name = source.name();
                 match source.run(cx.clone()) {
                     Ok(end) => return end,
@@ -89,6 +96,8 @@ pub(crate) fn supervise<S: Supervised>(
             retry_in,
         }
         .emit(cx.metrics());
+        // Degraded, not stalled: the watchdog keeps pinging while a device may come back.
+        cx.heartbeat().degraded("restarting");
         // A shutdown during the wait is seen at the top of the loop.
         cx.shutdown().sleep(retry_in);
     }

@@ -37,7 +37,7 @@ use super::journal::{Journal, OutboxJournal};
 use super::publisher::{HANDOFF_CAPACITY, MqttPublisher};
 use super::state::{OFFLINE, PublishState};
 use crate::backoff::Backoff;
-use crate::health::{Gauge, Metrics};
+use crate::health::{Gauge, Heartbeat, Metrics};
 use crate::outbox::OutboxSettings;
 use crate::publish::{Message, Qos};
 use crate::shutdown::Shutdown;
@@ -105,6 +105,11 @@ struct Options {
     outbox: Option<OutboxSettings>,
     /// What to subscribe to after every ConnAck, and who hears it.
     subscriptions: Option<Subscriptions>,
+    /// The driver's progress: a beat per turn of its loop, degraded while offline.
+    heartbeat: Heartbeat,
+    /// Wake the loop this often even when nothing happens (the watchdog's half period), so an
+    /// idle connection still shows progress; `None`: no extra wake-ups.
+    tick: Option<Duration>,
 }
 
 impl MqttPublisher {
@@ -161,6 +166,8 @@ impl MqttPublisher {
             reconnect_max: Duration::from_millis(cfg.reconnect_max_ms),
             outbox: None,
             subscriptions: None,
+            heartbeat: Heartbeat::detached(),
+            tick: None,
         };
         let publisher = MqttPublisher {
             tx,
@@ -189,6 +196,14 @@ impl MqttDriver {
     /// and each ConnAck, to its listener.
     pub fn with_subscriptions(mut self, subscriptions: Subscriptions) -> Self {
         self.options.subscriptions = Some(subscriptions);
+        self
+    }
+
+    /// Reports progress to `heartbeat` (a beat per turn of the loop; degraded while the broker
+    /// is unreachable), waking at least every `tick` when one is given.
+    pub fn with_heartbeat(mut self, heartbeat: Heartbeat, tick: Option<Duration>) -> Self {
+        self.options.heartbeat = heartbeat;
+        self.options.tick = tick;
         self
     }
 
@@ -223,17 +238,26 @@ impl MqttDriver {
             sync_at: None,
             subscriptions: options.subscriptions.clone(),
             metrics: metrics.clone(),
+            heartbeat: options.heartbeat.clone(),
+            tick: options.tick.map(ticker),
         };
         let addr = match resolve(target) {
             Ok(addr) => addr,
             Err(reason) => {
                 tracing::error!("mqtt publisher cannot connect: {reason}; messages are dropped");
+                queues
+                    .heartbeat
+                    .degraded("broker address unusable (see the log)");
                 wait_offline(None, &mut queues, &shutdown).await;
                 queues.drop_unsent("the broker address is unusable");
                 return;
             }
         };
         let broker = addr.to_string();
+        let unreachable = format!(
+            "broker unreachable ({}://{broker})",
+            if addr.tls { "mqtts" } else { "mqtt" }
+        );
         let (client, mut eventloop) = AsyncClient::new(
             mqtt_options(&options, &addr),
             CLIENT_WINDOW + CONTROL_REQUESTS,
@@ -258,6 +282,7 @@ impl MqttDriver {
                 }
                 ConnectOutcome::Failed(error) => {
                     consecutive_failures += 1;
+                    queues.heartbeat.degraded(unreachable.as_str());
                     let retry_in = backoff.next_delay();
                     ConnectFailed {
                         broker: &broker,
@@ -284,6 +309,7 @@ impl MqttDriver {
             consecutive_failures = 0;
             queues.state.connected();
             subscribe(&client, options.subscriptions.as_ref());
+            queues.heartbeat.active();
 
             match serve(&client, &mut eventloop, &mut queues, &shutdown).await {
                 ServeOutcome::Finished => {
@@ -291,6 +317,7 @@ impl MqttDriver {
                     return;
                 }
                 ServeOutcome::Lost(error) => {
+                    queues.heartbeat.degraded(unreachable.as_str());
                     let requeued = queues.connection_lost(&mut eventloop);
                     if connected_at.elapsed() >= STABLE_CONNECTION {
                         backoff.reset();
@@ -383,9 +410,18 @@ struct Queues {
     /// Who hears inbound messages.
     subscriptions: Option<Subscriptions>,
     metrics: Arc<Metrics>,
+    /// The driver's progress (see [`MqttDriver::with_heartbeat`]).
+    heartbeat: Heartbeat,
+    /// The watchdog tick, when there is one.
+    tick: Option<tokio::time::Interval>,
 }
 
 impl Queues {
+    /// One turn of a select loop: progress for the watchdog.
+    fn turned(&mut self) {
+        self.heartbeat.beat();
+    }
+
     /// Schedules the outbox's sync when it has something new to make durable, and reports the
     /// backlog (called on every turn of the driver's loops).
     fn arm_sync(&mut self) {
@@ -471,8 +507,10 @@ async fn connect(
     tokio::pin!(poll);
     let mut give_up_at: Option<Instant> = None;
     loop {
+        queues.turned();
         queues.arm_sync();
         tokio::select! {
+            _ = next_tick(&mut queues.tick), if queues.tick.is_some() => {}
             _ = sleep_or_forever(queues.sync_at), if queues.sync_at.is_some() => queues.sync_outbox(),
             result = &mut poll => {
                 return match result {
@@ -498,13 +536,32 @@ async fn wait_offline(delay: Option<Duration>, queues: &mut Queues, shutdown: &S
     let sleep = sleep_or_forever(delay.map(|d| Instant::now() + d));
     tokio::pin!(sleep);
     loop {
+        queues.turned();
         queues.arm_sync();
         tokio::select! {
+            _ = next_tick(&mut queues.tick), if queues.tick.is_some() => {}
             _ = sleep_or_forever(queues.sync_at), if queues.sync_at.is_some() => queues.sync_outbox(),
             _ = &mut sleep => return false,
             _ = shutdown.wait() => return true,
             msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
         }
+    }
+}
+
+/// A watchdog ticker at `period` (a late tick is not made up in a burst).
+fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut interval = tokio::time::interval(period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval
+}
+
+/// The next watchdog tick (never, without a ticker).
+async fn next_tick(tick: &mut Option<tokio::time::Interval>) {
+    match tick {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
@@ -542,12 +599,14 @@ async fn serve(
             let poll = eventloop.poll();
             tokio::pin!(poll);
             loop {
+                queues.turned();
                 queues.fill_window(client);
                 if queues.state.flushed() {
                     break Step::Flushed;
                 }
                 queues.arm_sync();
                 tokio::select! {
+                    _ = next_tick(&mut queues.tick), if queues.tick.is_some() => {}
                     _ = sleep_or_forever(queues.sync_at), if queues.sync_at.is_some() => queues.sync_outbox(),
                     result = &mut poll => break Step::Event(result),
                     msg = queues.rx.recv(), if queues.rx_open => queues.accept(msg),
