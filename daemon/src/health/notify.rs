@@ -4,6 +4,8 @@
 use std::ffi::OsString;
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Where `READY=1`, `STATUS=…` and `WATCHDOG=1` go: systemd's socket, or nowhere.
@@ -11,6 +13,9 @@ use std::time::Duration;
 pub struct Notifier {
     /// A path, or `@name` for an abstract socket; `None`: notifications are dropped.
     socket: Option<OsString>,
+    /// Whether a failed send was logged at warn already (the rest go to debug: a ping every 15 s
+    /// to a socket that went away must not fill the log).
+    warned: Arc<AtomicBool>,
 }
 
 impl Notifier {
@@ -18,6 +23,7 @@ impl Notifier {
     pub fn from_env() -> Self {
         Self {
             socket: std::env::var_os("NOTIFY_SOCKET").filter(|s| !s.is_empty()),
+            warned: Arc::default(),
         }
     }
 
@@ -25,6 +31,7 @@ impl Notifier {
     pub fn to_socket(path: impl Into<PathBuf>) -> Self {
         Self {
             socket: Some(path.into().into_os_string()),
+            warned: Arc::default(),
         }
     }
 
@@ -39,7 +46,7 @@ impl Notifier {
     }
 
     /// Sends `state` (e.g. `READY=1`; several assignments are separated by newlines). Failures are
-    /// logged at warn, never fatal.
+    /// never fatal: the first is logged at warn, later ones at debug.
     pub fn notify(&self, state: &str) {
         let Some(path) = &self.socket else {
             return;
@@ -55,7 +62,15 @@ impl Notifier {
             }
         });
         if let Err(e) = result {
-            tracing::warn!(error = %e, state, "could not notify systemd");
+            if self.warned.swap(true, Ordering::Relaxed) {
+                tracing::debug!(error = %e, state, "could not notify systemd");
+            } else {
+                tracing::warn!(
+                    error = %e,
+                    state,
+                    "could not notify systemd (further failures are logged at debug)"
+                );
+            }
         }
     }
 }
@@ -111,6 +126,15 @@ mod tests {
         assert_eq!(&buf[..n], b"READY=1");
         let n = socket.recv(&mut buf).unwrap();
         assert_eq!(&buf[..n], b"WATCHDOG=1\nSTATUS=running");
+    }
+
+    #[test]
+    fn a_socket_that_is_gone_is_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let notifier = Notifier::to_socket(dir.path().join("nobody-listens"));
+        notifier.notify("WATCHDOG=1");
+        notifier.notify("WATCHDOG=1");
+        assert!(notifier.warned.load(Ordering::Relaxed));
     }
 
     #[test]
