@@ -12,6 +12,7 @@
 mod broker;
 mod control;
 mod demo;
+mod exporter;
 mod models;
 mod options;
 mod publishing;
@@ -85,6 +86,8 @@ pub async fn run_with(
         return Ok(metrics);
     };
     let mut publishing = Publishing::start(&config, &metrics, progress, tick)?;
+    let exporter_stop = Shutdown::new();
+    let exporter = exporter::start_metrics(&config, &metrics, progress, &exporter_stop).await;
     let sources_shutdown = Shutdown::new();
     let queue = JobQueue::new(metrics.clone());
     let speech = start_speech(
@@ -120,6 +123,10 @@ pub async fn run_with(
     reload_task.abort();
     drain(&queue, inference, &options.notifier).await;
     publishing.stop().await;
+    exporter_stop.trigger();
+    if let Some(server) = exporter {
+        server.stop();
+    }
     let counters = serde_json::to_string(&metrics.snapshot()).unwrap_or_default();
     tracing::info!(counters = %counters, "perceptd stopped");
     Ok(metrics)

@@ -2,6 +2,7 @@
 //! once, each with its key path.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use percept_dsp::rate::ms_to_samples;
@@ -34,6 +35,8 @@ pub struct Config {
     pub log: LogConfig,
     /// `[homeassistant]` (checked).
     pub homeassistant: HomeAssistantConfig,
+    /// Where `/metrics` is served (`metrics.listen`); `None`: nowhere.
+    pub metrics_listen: Option<SocketAddr>,
     /// Whether the audio pipeline runs (`speech.enabled`, or its default).
     pub audio_enabled: bool,
     /// `[speech]`.
@@ -168,6 +171,7 @@ impl ConfigFile {
         }
         problems.extend(mqtt_problems);
         check_homeassistant(&self.homeassistant, &mut problems);
+        let metrics_listen = self.metrics.build(&mut problems);
         let speech = self.speech.compile(&mut problems);
         check_vad(&self.vad, &mut problems);
         let sources = compile_sources(&self.sources, &mut problems);
@@ -209,6 +213,7 @@ impl ConfigFile {
             mqtt: self.mqtt,
             log: self.log,
             homeassistant: self.homeassistant,
+            metrics_listen,
             audio_enabled,
             speech,
             tracker,

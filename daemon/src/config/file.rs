@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use percept_models::vad::EndpointConfig;
 
+use super::metrics::MetricsConfig;
 use super::vision::VisionConfig;
 use crate::homeassistant::HomeAssistantConfig;
 use crate::publish::mqtt::MqttConfig;
@@ -34,6 +35,9 @@ pub struct ConfigFile {
     /// Home Assistant MQTT discovery (docs/homeassistant.md).
     #[serde(default)]
     pub homeassistant: HomeAssistantConfig,
+    /// Prometheus metrics over HTTP (off unless `metrics.listen` is set).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Speech recognition.
     #[serde(default)]
     pub speech: SpeechConfig,

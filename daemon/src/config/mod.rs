@@ -9,12 +9,14 @@
 mod cameras;
 mod compile;
 mod file;
+mod metrics;
 mod speech;
 mod vision;
 mod vision_plan;
 
 pub use compile::{Config, ConfigError, is_topic_safe};
 pub use file::{ConfigFile, LogConfig, SpeechConfig};
+pub use metrics::MetricsConfig;
 pub use speech::SpeechSettings;
 pub use vision::{ClipConfig, VisionConfig};
 pub use vision_plan::VisionPlan;

@@ -122,6 +122,33 @@ path = "/no/such/file.wav"
     }
 }
 
+#[test]
+fn metrics_listen_is_off_by_default_and_parsed_once_into_an_address() {
+    assert_eq!(Config::from_toml("", "t").unwrap().metrics_listen, None);
+    let config = Config::from_toml("[metrics]\nlisten = \"127.0.0.1:9464\"", "t").unwrap();
+    assert_eq!(
+        config.metrics_listen,
+        Some("127.0.0.1:9464".parse().unwrap())
+    );
+    let v6 = Config::from_toml("[metrics]\nlisten = \"[::]:9464\"", "t").unwrap();
+    assert_eq!(v6.metrics_listen.unwrap().port(), 9464);
+    let problem = only_problem("[metrics]\nlisten = \"localhost:9464\"");
+    assert!(
+        problem.starts_with("metrics.listen: must be an IP address and port"),
+        "{problem}"
+    );
+    let problem = only_problem("[metrics]\nlisten = \"127.0.0.1:0\"");
+    assert!(
+        problem.starts_with("metrics.listen: the port must not be 0"),
+        "{problem}"
+    );
+    let error = Config::from_toml("[metrics]\nport = 9464", "t").unwrap_err();
+    assert!(
+        error.to_string().contains("unknown field `port`"),
+        "{error}"
+    );
+}
+
 /// The one problem `text` has.
 fn only_problem(text: &str) -> String {
     let problems = problems_of(text);

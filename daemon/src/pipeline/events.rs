@@ -1,8 +1,11 @@
 //! What the inference worker reports, as small structs whose `emit` logs and counts in one call.
 
 use std::fmt::Display;
+use std::time::Duration;
 
-use crate::health::{Counter, Metrics};
+use percept_dsp::rate::samples_to_ms;
+
+use crate::health::{Counter, InferenceKind, Metrics};
 
 /// A final is published from the transcript of its early final.
 pub(crate) struct FinalFromEarly;
@@ -64,15 +67,39 @@ impl EarlyFinalStopped {
     }
 }
 
-/// A final transcript is about to be published.
+/// A final transcript is about to be published, `latency` after its speech ended.
 pub(crate) struct FinalTranscript<'a> {
-    pub(crate) latency_ms: u64,
+    pub(crate) source: &'a str,
+    pub(crate) latency: Duration,
     pub(crate) text: &'a str,
 }
 
 impl FinalTranscript<'_> {
     pub(crate) fn emit(&self, metrics: &Metrics) {
-        tracing::info!(latency_ms = self.latency_ms, text = %self.text, "final transcript");
+        let latency_ms = self.latency.as_millis() as u64;
+        tracing::info!(latency_ms, text = %self.text, "final transcript");
         metrics.incr(Counter::UtterancesFinal);
+        metrics
+            .histograms()
+            .final_latency(self.source, self.latency);
+    }
+}
+
+/// A job was transcribed (to its end) in `took`.
+pub(crate) struct Transcribed {
+    pub(crate) kind: InferenceKind,
+    pub(crate) audio_samples: u64,
+    pub(crate) took: Duration,
+}
+
+impl Transcribed {
+    pub(crate) fn emit(&self, metrics: &Metrics) {
+        tracing::debug!(
+            kind = self.kind.as_str(),
+            audio_ms = samples_to_ms(self.audio_samples),
+            infer_ms = self.took.as_millis() as u64,
+            "transcribed"
+        );
+        metrics.histograms().inference(self.kind, self.took);
     }
 }

@@ -18,7 +18,7 @@ use percept_models::whisper::{
 };
 
 use super::events::{
-    EarlyFinalStopped, FinalFromEarly, FinalTranscript, FinalWithheld, PartialStopped,
+    EarlyFinalStopped, FinalFromEarly, FinalTranscript, FinalWithheld, PartialStopped, Transcribed,
     TranscriptionFailed,
 };
 use super::guards::{Confidence, GuardThresholds, Verdict, judge};
@@ -26,7 +26,7 @@ use super::job::Job;
 use super::payload::{SegmentMessage, TranscriptMessage};
 use super::previous::{ContextLimits, PreviousFinal};
 use super::queue::JobQueue;
-use crate::health::{Counter, Heartbeat, Metrics};
+use crate::health::{Counter, Heartbeat, InferenceKind, Metrics};
 use crate::publish::{Message, MessageKind, Publisher, Qos, Topics};
 use crate::reload::Mailbox;
 use crate::time_format::rfc3339_millis;
@@ -181,18 +181,28 @@ impl Worker {
         let result = if let Some(early) = early {
             FinalFromEarly.emit(&self.metrics);
             Ok(early.transcript)
-        } else if job.is_final {
-            self.transcribe_final(&job, options, &|| false)
         } else {
-            let queue = &self.queue;
-            self.transcriber
-                .transcribe_until(&job.audio, options, &|| queue.has_finals())
+            let result = if job.is_final {
+                self.transcribe_final(&job, options, &|| false)
+            } else {
+                let queue = &self.queue;
+                self.transcriber
+                    .transcribe_until(&job.audio, options, &|| queue.has_finals())
+            };
+            if result.is_ok() {
+                Transcribed {
+                    kind: if job.is_final {
+                        InferenceKind::Final
+                    } else {
+                        InferenceKind::Partial
+                    },
+                    audio_samples: job.audio.len() as u64,
+                    took: started.elapsed(),
+                }
+                .emit(&self.metrics);
+            }
+            result
         };
-        tracing::debug!(
-            audio_ms = samples_to_ms(job.audio.len() as u64),
-            infer_ms = started.elapsed().as_millis() as u64,
-            "transcribed"
-        );
         let transcript = match result {
             Ok(t) => t,
             Err(WhisperError::Stopped) => {
@@ -260,11 +270,12 @@ impl Worker {
         let started = Instant::now();
         match self.transcribe_final(job, options, &stop) {
             Ok(transcript) => {
-                tracing::debug!(
-                    audio_ms = samples_to_ms(job.audio.len() as u64),
-                    infer_ms = started.elapsed().as_millis() as u64,
-                    "early final transcribed"
-                );
+                Transcribed {
+                    kind: InferenceKind::Early,
+                    audio_samples: job.audio.len() as u64,
+                    took: started.elapsed(),
+                }
+                .emit(&self.metrics);
                 let replaced = self.early.insert(
                     job.source.clone(),
                     EarlyResult {
@@ -341,6 +352,7 @@ impl Worker {
         confidence: Confidence,
         suppressed: Option<&'static str>,
     ) {
+        let latency = Instant::now().saturating_duration_since(job.speech_end);
         let revision = self.revisions.entry(job.utterance_id.clone()).or_insert(0);
         let this_revision = *revision;
         *revision += 1;
@@ -373,9 +385,7 @@ impl Worker {
             end: rfc3339_millis(job.end_wall),
             start_offset_s: round_ms(offset),
             end_offset_s: round_ms(samples_to_secs(job.end_offset)),
-            latency_ms: Instant::now()
-                .saturating_duration_since(job.speech_end)
-                .as_millis() as u64,
+            latency_ms: latency.as_millis() as u64,
             dropped_audio_ms: job.dropped_audio_ms,
             confidence: confidence.as_str(),
             vad_speech_prob: round_3(job.vad_speech_prob),
@@ -403,7 +413,8 @@ impl Worker {
         };
         if job.is_final {
             FinalTranscript {
-                latency_ms: message.latency_ms,
+                source: &job.source,
+                latency,
                 text: &message.text,
             }
             .emit(&self.metrics);

@@ -94,8 +94,14 @@ impl VisionStage {
     /// Analyses one frame and publishes what changed. A model error is logged and counted;
     /// the next frame is tried as usual.
     pub fn handle(&mut self, frame: FrameInfo<'_>) {
+        let started = Instant::now();
         let analysis = match self.image_model.analyze(frame.image) {
-            Ok(a) => a,
+            Ok(a) => {
+                self.metrics
+                    .histograms()
+                    .frame_analysis(frame.source, started.elapsed());
+                a
+            }
             Err(e) => {
                 // anyhow's `{:#}` prints the causes the model error keeps as sources.
                 let error = anyhow::Error::new(e);

@@ -313,6 +313,7 @@ impl MqttDriver {
 
             match serve(&client, &mut eventloop, &mut queues, &shutdown).await {
                 ServeOutcome::Finished => {
+                    metrics.set_gauge(Gauge::MqttBrokerConnected, 0);
                     queues.drop_unsent("not acknowledged before the shutdown deadline");
                     return;
                 }
@@ -427,6 +428,8 @@ impl Queues {
     fn arm_sync(&mut self) {
         self.metrics
             .set_gauge(Gauge::MqttQueued, self.state.waiting() as u64);
+        self.metrics
+            .set_gauge(Gauge::OutboxBytes, self.state.outbox_bytes());
         if self.sync_at.is_none() && self.state.outbox_needs_sync() {
             self.sync_at = Some(Instant::now() + OUTBOX_SYNC_INTERVAL);
         }

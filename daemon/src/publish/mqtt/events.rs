@@ -3,7 +3,7 @@
 use std::fmt::Display;
 use std::time::Duration;
 
-use crate::health::{Counter, Metrics};
+use crate::health::{Counter, Gauge, Metrics};
 use crate::publish::PublishError;
 
 /// Consecutive failures logged at warn before the rest go to debug (one warn per this many after).
@@ -37,6 +37,7 @@ pub(crate) struct Connected<'a> {
 impl Connected<'_> {
     pub(crate) fn emit(&self, metrics: &Metrics) {
         metrics.incr(Counter::MqttConnected);
+        metrics.set_gauge(Gauge::MqttBrokerConnected, 1);
         tracing::info!(
             broker = self.broker,
             failed_attempts = self.failed_attempts,
@@ -95,6 +96,7 @@ pub(crate) struct ConnectionLost<'a, E: Display> {
 impl<E: Display> ConnectionLost<'_, E> {
     pub(crate) fn emit(&self, metrics: &Metrics) {
         metrics.incr(Counter::MqttDisconnects);
+        metrics.set_gauge(Gauge::MqttBrokerConnected, 0);
         tracing::warn!(
             broker = self.broker,
             requeued = self.requeued,

@@ -30,6 +30,10 @@ pub(crate) trait Journal: Send + std::fmt::Debug {
     fn next_seq(&self) -> Option<u64> {
         None
     }
+    /// Bytes of the outbox's segments on disk, for the `outbox_bytes` gauge.
+    fn bytes_on_disk(&self) -> u64 {
+        0
+    }
 }
 
 /// Whether `msg` belongs in the durable outbox: event-like QoS 1 messages (finals, label events,
@@ -172,6 +176,10 @@ impl Journal for OutboxJournal {
 
     fn needs_sync(&self) -> bool {
         self.dirty && self.log.is_some()
+    }
+
+    fn bytes_on_disk(&self) -> u64 {
+        self.log.as_ref().map_or(0, DurableLog::bytes_on_disk)
     }
 
     fn sync(&mut self) {

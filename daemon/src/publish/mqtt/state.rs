@@ -338,6 +338,11 @@ impl PublishState {
     pub(crate) fn unfinished(&self) -> usize {
         self.inflight.len()
     }
+
+    /// Bytes of the outbox's segments on disk (0 without one).
+    pub(crate) fn outbox_bytes(&self) -> u64 {
+        self.journal.as_ref().map_or(0, |j| j.bytes_on_disk())
+    }
 }
 
 /// A retained QoS 1 availability message.
